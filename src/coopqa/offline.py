@@ -1,0 +1,17 @@
+"""Keep the declared stack off the network: tiktoken, nltk and Chroma telemetry stay local."""
+
+import os
+from importlib.util import find_spec
+from pathlib import Path
+
+
+def configure() -> None:
+    """Point tiktoken/nltk at LlamaIndex's bundled data and silence telemetry (idempotent)."""
+    spec = find_spec("llama_index.core")
+    if spec and spec.submodule_search_locations:
+        static = Path(next(iter(spec.submodule_search_locations))) / "_static"
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(static / "tiktoken_cache"))
+        os.environ.setdefault("NLTK_DATA", str(static / "nltk_cache"))
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,50 @@
+"""The one configuration object, read from the environment (COOPQA_*, OPENAI_*) and CLI flags."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROMPTS_DIR = PROJECT_ROOT / "prompts"
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field can be set as COOPQA_<NAME>; the model server also by OPENAI_*."""
+
+    model_config = SettingsConfigDict(env_prefix="COOPQA_", extra="ignore")
+
+    home: Path = Field(Path(".coopqa"), description="Index, caches and model files.")
+    corpus: Path = Field(Path("corpus"), description="Default folder for `coopqa ingest`.")
+    # Model server: no base URL means the embedded llama.cpp model is started in-process.
+    base_url: str | None = Field(None, validation_alias=AliasChoices("COOPQA_BASE_URL", "OPENAI_BASE_URL"))
+    api_key: str | None = Field(None, validation_alias=AliasChoices("COOPQA_API_KEY", "OPENAI_API_KEY"))
+    model: str | None = Field(None, description="Model name sent to the server (default: the GGUF's).")
+    gguf: Path | None = Field(None, description="Run this GGUF in the embedded runtime instead of the default.")
+    threads: int = Field(2, ge=1)
+    n_ctx: int = Field(8192, ge=2048)
+    temperature: float = 0.0
+    timeout_s: float = Field(600.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+    llm_mode: Literal["json_schema", "md_json", "json", "tools"] = Field(
+        "json_schema", description="How structured output is requested (json_schema: constrained decoding)."
+    )
+    parallel: int = Field(1, ge=1, description="Embedded server slots (each gets n_ctx tokens).")
+    cache: bool = Field(True, description="Use the on-disk LLM response cache.")
+    # Retrieval.
+    top_k: int = Field(5, ge=1)
+    collection: str = "coopqa"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
