@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from coopqa.types import CoopqaError
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -15,7 +17,7 @@ SUPPORTED = sorted(TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES)
 _SAFE_ID = re.compile(r"[^\w\-.]+", re.UNICODE)
 
 
-class ReadError(Exception):
+class ReadError(CoopqaError):
     """A file (or one record of it) that cannot be ingested; str() is a one-line reason."""
 
     def __init__(self, path: Path | str, reason: str):

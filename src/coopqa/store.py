@@ -16,7 +16,7 @@ import numpy as np
 
 from coopqa.embed import DIM, MODEL_NAME, embed_passages
 from coopqa.settings import Settings
-from coopqa.types import Document, Sentence
+from coopqa.types import CoopqaError, Document, Sentence
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vec BLOB NOT NULL);
 """
 
 
-class StoreError(Exception):
+class StoreError(CoopqaError):
     """The index under --home cannot be used; str() is a one-line reason."""
 
 
@@ -77,7 +77,7 @@ class Store:
 
     # ---- Chroma through LlamaIndex ------------------------------------------------------------------
     @cached_property
-    def collection(self):  # noqa: ANN201 - chromadb Collection
+    def collection(self):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -92,7 +92,7 @@ class Store:
         )
 
     @cached_property
-    def vector_store(self):  # noqa: ANN201 - ChromaVectorStore
+    def vector_store(self):
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
@@ -157,20 +157,19 @@ class Store:
     def put(self, doc: Document) -> int:
         """Index one document atomically: vectors for its citable sentences, then its manifest rows in one
         transaction. Returns the number of sentences newly embedded."""
-        from llama_index.core.schema import TextNode
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         citable = [s for s in doc.sentences if not s.boilerplate]
         vecs, computed = self.embeddings_for([embed_text(doc, s) for s in citable])
         nodes = [
             TextNode(
                 id_=s.id, text=s.text, embedding=v.tolist(),
-                metadata={"doc_id": doc.doc_id, "lang": doc.language, "n": int(s.id.rsplit(":s", 1)[1]),
-                          "sha": doc.sha256},
-                excluded_embed_metadata_keys=["doc_id", "lang", "n", "sha"],
+                metadata={"lang": doc.language, "n": int(s.id.rsplit(":s", 1)[1]), "sha": doc.sha256},
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
             )
             for s, v in zip(citable, vecs, strict=True)
         ]
-        self.collection.delete(where={"doc_id": doc.doc_id})
+        self.vector_store.delete(ref_doc_id=doc.doc_id)
         if nodes:
             self.vector_store.add(nodes)
         with self._tx():
@@ -190,7 +189,7 @@ class Store:
     def delete(self, doc_id: str) -> None:
         with self._tx():
             self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
-        self.collection.delete(where={"doc_id": doc_id})
+        self.vector_store.delete(ref_doc_id=doc_id)
 
     @contextmanager
     def _tx(self) -> Iterator[None]:

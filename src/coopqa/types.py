@@ -8,6 +8,10 @@ SCHEMA_VERSION = 1
 LANGUAGES = ("en", "ar", "fa")
 
 
+class CoopqaError(Exception):
+    """An expected failure with a one-line message for the user (no traceback)."""
+
+
 class Sentence(BaseModel):
     """A sentence of a document: `text == doc.text[start:end]`; boilerplate is never indexed or cited."""
 

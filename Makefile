@@ -1,0 +1,30 @@
+# Two commands set up and run everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT := out
+QUESTION := Which country's ambassador met the head of Iran's Cinema Organization?
+
+.PHONY: install run test lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/coopqa ingest corpus
+	$(BIN)/coopqa docs
+	$(BIN)/coopqa search "$(QUESTION)" -k 3
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf .coopqa $(OUT) eval-report.json eval-report.html

@@ -1,0 +1,3 @@
+from coopqa.cli import main
+
+main()

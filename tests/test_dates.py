@@ -1,0 +1,30 @@
+from coopqa.dates import document_date, find_dates
+
+
+def _isos(text: str) -> list[str]:
+    return [d.iso for d in find_dates(text)]
+
+
+def test_solar_hijri_numeric_and_persian_digits() -> None:
+    assert _isos("• 1404/01/24 - 09:47") == ["2025-04-13"]
+    assert _isos("۱۴۰۳/۰۸/۱۵") == ["2024-11-05"]
+    assert _isos("در ۲۵ آبان ۱۴۰۳ برگزار شد") == ["2024-11-15"]
+    assert _isos("فروردین ۱۴۰۴") == ["2025-03"]
+
+
+def test_gregorian_forms() -> None:
+    assert _isos("date 2022-06-24 24 June 2022 17:30") == ["2022-06-24", "2022-06-24"]
+    assert _isos("on December 11, 2024 and in June 2022") == ["2024-12-11", "2022-06"]
+    assert _isos("في 11 ديسمبر 2024") == ["2024-12-11"]
+    assert _isos("٨ كانون الثاني ٢٠٢٥") == ["2025-01-08"]
+
+
+def test_no_year_needs_a_default_and_invalid_dates_are_skipped() -> None:
+    assert _isos("signed on December 11") == []
+    assert [d.iso for d in find_dates("signed on December 11", default_year=2024)] == ["2024-12-11"]
+    assert _isos("2022-13-45 and 1404/13/01") == []
+
+
+def test_document_date_prefers_full_dates() -> None:
+    date = document_date("Program of June 2022. Signed 2024-12-11.")
+    assert date is not None and date.iso == "2024-12-11" and date.text == "2024-12-11"
