@@ -58,8 +58,8 @@ def test_json_jsonl_and_html(tmp_path: Path) -> None:
     )
     report = CoopQA(home=tmp_path / "home").ingest([src])
     assert sorted(report.added) == ["j1", "j2", "page"]
-    assert [str(e) for e in report.errors] == [f"{src / 'items.jsonl'}: line 2: malformed JSON (Expecting "
-                                               "property name enclosed in double quotes)"]
+    assert [str(e) for e in report.errors] == [(f"{src / 'items.jsonl'}: line 2: malformed JSON (Expecting "
+                                               "property name enclosed in double quotes)")]
     coop = CoopQA(home=tmp_path / "home")
     assert coop.document("j2").language == "ar" and coop.document("j1").title == "Cuba week"
     page = coop.document("page")

@@ -32,11 +32,11 @@ _G_NAMES = "|".join(sorted(map(re.escape, _G_LOOKUP), key=len, reverse=True))
 _S_NAMES = "|".join(sorted(map(re.escape, _S_LOOKUP), key=len, reverse=True))
 _PATTERNS = [
     ("numeric", re.compile(rf"(?<!{_D})({_D}{{4}})[/\-.]({_D}{{1,2}})[/\-.]({_D}{{1,2}})(?!{_D})")),
-    ("day_month_year", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES}|{_S_NAMES})،?\s*(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.I)),
-    ("month_day_year", re.compile(rf"(?<![\w])({_G_NAMES})\.?\s+({_D}{{1,2}}),?\s+({_D}{{4}})(?!{_D})", re.I)),
-    ("month_year", re.compile(rf"(?<![\w])({_G_NAMES}|{_S_NAMES})\s+(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.I)),
-    ("day_month", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES})(?![\w])", re.I)),
-    ("month_day", re.compile(rf"(?<![\w])({_G_NAMES})\s+({_D}{{1,2}})(?!{_D})", re.I)),
+    ("day_month_year", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES}|{_S_NAMES})،?\s*(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.IGNORECASE)),
+    ("month_day_year", re.compile(rf"(?<![\w])({_G_NAMES})\.?\s+({_D}{{1,2}}),?\s+({_D}{{4}})(?!{_D})", re.IGNORECASE)),
+    ("month_year", re.compile(rf"(?<![\w])({_G_NAMES}|{_S_NAMES})\s+(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.IGNORECASE)),
+    ("day_month", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES})(?![\w])", re.IGNORECASE)),
+    ("month_day", re.compile(rf"(?<![\w])({_G_NAMES})\s+({_D}{{1,2}})(?!{_D})", re.IGNORECASE)),
 ]
 
 

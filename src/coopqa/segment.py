@@ -8,8 +8,7 @@ MAX_SENTENCE_CHARS = 600
 # A terminator ends a sentence when followed by space/end (closing quotes and brackets stay with it).
 _END = re.compile(r"[.!?؟؛۔…]+[\"'”’»)\]]*(?=\s|$)")
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms prof sr jr st mt no vs etc e.g i.e u.s u.k u.n u.a.e gen col lt capt sgt gov sen rep "
-    "jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept fig approx".split()
+    ["dr", "mr", "mrs", "ms", "prof", "sr", "jr", "st", "mt", "no", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "u.a.e", "gen", "col", "lt", "capt", "sgt", "gov", "sen", "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "dept", "fig", "approx"]
 )
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 _FOOTER = re.compile(

@@ -18,8 +18,8 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ARABIC_LETTER = re.compile("[\u0620-\u064a\u0671-\u06d3\u06fa-\u06ff]")
 _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 _PERSIAN_ONLY = re.compile("[پچژگ\u06cc\u06a9]")  # پ چ ژ گ ی ک
-_PERSIAN_WORDS = frozenset("است این را می‌شود کرد شد برای های ایران همکاری دیدار کشور سینمای".split())
-_ARABIC_WORDS = frozenset("في من على التي الذي إلى ان أن هذا هذه مع عن بين وقال".split())
+_PERSIAN_WORDS = frozenset(["است", "این", "را", "می\u200cشود", "کرد", "شد", "برای", "های", "ایران", "همکاری", "دیدار", "کشور", "سینمای"])
+_ARABIC_WORDS = frozenset(["في", "من", "على", "التي", "الذي", "إلى", "ان", "أن", "هذا", "هذه", "مع", "عن", "بين", "وقال"])
 
 
 def fold_digits(text: str) -> str:
