@@ -17,7 +17,8 @@ BELARUS_Q = "Which country's ambassador met the head of Iran's Cinema Organizati
 
 def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "coopqa", *args, "--home", str(home)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "coopqa", *args, "--home", str(home)], check=False, capture_output=True, text=True,
+        timeout=300,
     )
 
 
