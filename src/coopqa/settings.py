@@ -14,7 +14,7 @@ SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 class Settings(BaseSettings):
     """Runtime settings. Every field can be set as COOPQA_<NAME>; the model server also by OPENAI_*."""
 
-    model_config = SettingsConfigDict(env_prefix="COOPQA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="COOPQA_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(Path(".coopqa"), description="Index, caches and model files.")
     corpus: Path = Field(Path("corpus"), description="Default folder for `coopqa ingest`.")
