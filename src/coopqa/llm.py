@@ -21,6 +21,7 @@ import secrets
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -125,6 +126,7 @@ class EmbeddedServer:
 
 _servers: dict[tuple, EmbeddedServer] = {}
 _servers_lock = threading.Lock()
+_instances: weakref.WeakSet[LLM] = weakref.WeakSet()
 
 
 def _embedded_model_name(settings: Settings, gguf: Path) -> str:
@@ -148,7 +150,13 @@ def embedded_server(settings: Settings) -> EmbeddedServer:
 
 
 def shutdown_embedded() -> None:
-    """Stop every embedded server of this process (registered with atexit)."""
+    """Stop every embedded server of this process (registered with atexit).
+
+    Our HTTP clients are closed first: a connection left open (e.g. an abandoned stream) can otherwise hold
+    llama.cpp's shutdown for ~30 s.
+    """
+    for llm in list(_instances):
+        llm.close()
     with _servers_lock:
         servers = list(_servers.values())
         _servers.clear()
@@ -359,6 +367,7 @@ class LLM:
         self._base_url: str | None = None
         self._model: str | None = None
         self._server: EmbeddedServer | None = None
+        _instances.add(self)
 
     # -- connection --------------------------------------------------------------------------------------------
 
@@ -426,6 +435,12 @@ class LLM:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _connect_s(self) -> float:
+        """Connect (starting the embedded server if needed); the seconds spent, kept out of CallStats.seconds."""
+        t0 = time.perf_counter()
+        self._connect()
+        return time.perf_counter() - t0
+
     def _use_cache(self, cache: bool | None) -> bool:
         return self.settings.cache if cache is None else cache
 
@@ -479,7 +494,7 @@ class LLM:
         hooks = Hooks()
         hooks.on("completion:response", stats.add)
         try:
-            self._connect()
+            started += self._connect_s()
             result = self._instructor.chat.completions.create(
                 model=model, messages=msgs, response_model=response_model, max_retries=retries,
                 context=context, hooks=hooks, **request,
@@ -530,9 +545,9 @@ class LLM:
             self.last = stats
             return iter([text]) if stream else text
         if stream:
-            return self._stream(msgs, request, key if use_cache else None, stats, started, limit)
+            return self._stream(msgs, request, key if use_cache else None, stats, limit)
         try:
-            self._connect()
+            started += self._connect_s()
             response = self._client.chat.completions.create(  # type: ignore[union-attr]
                 model=model, messages=msgs, **request)
         except Exception as exc:
@@ -548,11 +563,12 @@ class LLM:
         return text
 
     def _stream(self, msgs: list[dict[str, Any]], request: dict[str, Any], key: str | None, stats: CallStats,
-                started: float, limit: int) -> Iterator[str]:
+                limit: int) -> Iterator[str]:
         parts: list[str] = []
         self.last = stats
+        started = time.perf_counter()  # the request goes out on the first next()
         try:
-            self._connect()
+            started += self._connect_s()
             with self._client.chat.completions.create(  # type: ignore[union-attr]
                 model=stats.model, messages=msgs, stream=True, stream_options={"include_usage": True}, **request
             ) as chunks:
