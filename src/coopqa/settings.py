@@ -1,5 +1,6 @@
 """The one configuration object, read from the environment (COOPQA_*, OPENAI_*) and CLI flags."""
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, validation_alias=AliasChoices("COOPQA_API_KEY", "OPENAI_API_KEY"))
     model: str | None = Field(None, description="Model name sent to the server (default: the GGUF's).")
     gguf: Path | None = Field(None, description="Run this GGUF in the embedded runtime instead of the default.")
+    model_cache: Path = Field(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "coopqa" / "models",
+        description="Where the default GGUF is assembled, shared by every --home.",
+    )
     threads: int = Field(2, ge=1)
     n_ctx: int = Field(8192, ge=2048)
     temperature: float = 0.0
@@ -47,4 +52,5 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        """Model files are shared by every --home (a joined GGUF is 1.1 GB)."""
+        return self.model_cache
