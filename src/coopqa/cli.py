@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
@@ -13,7 +15,11 @@ from coopqa.api import CoopQA
 from coopqa.types import LANGUAGES, CoopqaError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, summaries and answers against hand labels.")
+eval_app = typer.Typer(
+    no_args_is_help=True,
+    help="Measure retrieval, summaries and answers against hand labels.\n\n"
+         "Without a command, `coopqa eval [OPTIONS]` runs `coopqa eval run [OPTIONS]`.",
+)
 app.add_typer(eval_app, name="eval")
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Index and caches (default $COOPQA_HOME or ./.coopqa).")]
@@ -121,6 +127,227 @@ def search_cmd(
     for n, h in enumerate(hits, 1):
         typer.echo(f"{n}. [{h.id}] ({h.language}, {h.score:.3f}) {h.text}")
     return None
+
+
+# ---------------------------------------------------------------- eval (coopqa.evaluate)
+
+DevOpt = Annotated[bool, typer.Option("--dev", help="The synthetic dev set (evals/dev) instead of the seeds.")]
+CorpusOpt = Annotated[Path | None, typer.Option(
+    "--corpus", help="Corpus folder (default corpus/; evals/dev/docs with --dev). Another corpus uses only the "
+                     "label paths given with it.")]
+LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Label folder (default evals/labels).")]
+CrossOpt = Annotated[Path | None, typer.Option(
+    "--cross", help="Cross-document questions (default evals/cross_doc.json).")]
+QueriesOpt = Annotated[Path | None, typer.Option(
+    "--queries", "--retrieval", help="Retrieval queries, JSONL (default evals/retrieval.jsonl).")]
+MinOpt = Annotated[float | None, typer.Option(min=0.0, show_default=False)]
+
+
+def _shown(path: Path | None) -> str:
+    if path is None:
+        return "-"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _eval_progress(message: str) -> None:
+    typer.echo(f"  {message}", err=True)
+
+
+def _check_mins(report: dict, mins: dict[str, float], sections: set[str]) -> bool:
+    """Print each minimum's outcome; False when one is not met (a metric missing from a section that ran
+    counts as not met; one of a section left out with --only is skipped)."""
+    from coopqa.evaluate import threshold_section
+    from coopqa.report import check_thresholds
+
+    checked = {p: v for p, v in mins.items() if threshold_section(p) in sections}
+    for path in sorted(set(mins) - set(checked)):
+        typer.echo(f"threshold skipped (section not run): {path}", err=True)
+    failures = check_thresholds(report, checked)
+    for f in failures:
+        typer.secho(f"FAIL {f}", fg="red", err=True)
+    if checked and not failures:
+        typer.secho(f"all {len(checked)} thresholds met", fg="green", err=True)
+    return not failures
+
+
+@eval_app.command("check-labels")
+def eval_check_labels_cmd(
+    labels: LabelsOpt = None, corpus: CorpusOpt = None, cross: CrossOpt = None, retrieval: QueriesOpt = None,
+    dev: DevOpt = False,
+) -> None:
+    """Check label files, cross-document questions and retrieval queries against their articles."""
+    from coopqa.evaluate import eval_set
+    from coopqa.labels import check_labels
+
+    chosen = eval_set(dev, corpus, labels, cross, retrieval)
+    if chosen.labels is None:
+        _fail("--corpus needs --labels DIR")
+    problems = check_labels(chosen.labels, chosen.corpus, chosen.cross, chosen.retrieval)
+    for p in problems:
+        typer.echo(p)
+    if problems:
+        typer.secho(f"{len(problems)} problem(s) in the labels of {_shown(chosen.corpus)}", fg="red", err=True)
+        raise typer.Exit(1)
+    checked = [f"{len(list(Path(chosen.labels).glob('*.json')))} label files"]
+    checked += [f"cross-document questions {_shown(chosen.cross)}"] if chosen.cross else []
+    checked += [f"retrieval queries {_shown(chosen.retrieval)}"] if chosen.retrieval else []
+    typer.echo(f"ok ({chosen.name}): {', '.join(checked)} match {_shown(chosen.corpus)}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval_cmd(
+    ctx: typer.Context,
+    corpus: CorpusOpt = None,
+    queries: QueriesOpt = None,
+    dev: DevOpt = False,
+    k: Annotated[list[str] | None, typer.Option("-k", help="Cut-offs for recall@k: -k 1 -k 5 or -k 1,5,10.")] = None,
+    as_json: JsonOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List queries without gold at rank 1.")] = False,
+    min_recall5: Annotated[float | None, typer.Option(help="Exit 1 when overall recall@5 is lower.")] = None,
+    min_mrr: Annotated[float | None, typer.Option(help="Exit 1 when overall MRR is lower.")] = None,
+) -> None:
+    """recall@k and MRR of `coopqa search` per query language, per language pair, cross-lingual and overall.
+
+    The corpus is indexed in <home>/eval/<name>-<hash> (only when it changed), so re-runs only search."""
+    from coopqa.evaluate import eval_set, format_misses, format_retrieval_table, parse_ks, run_retrieval_eval
+
+    ks = parse_ks(k)
+    if min_recall5 is not None and 5 not in ks:
+        ks = tuple(sorted({*ks, 5}))
+    chosen = eval_set(dev, corpus, None, None, queries)
+    if corpus is not None and queries is None:
+        _fail("--corpus needs --queries FILE")
+    run = run_retrieval_eval(_coop(ctx).settings, chosen, ks, progress=_eval_progress)
+    if as_json:
+        _emit_json(run.as_json())
+    else:
+        reindexed = f"{len(run.changed)} reindexed" if run.changed else "index unchanged"
+        typer.echo(f"retrieval · {chosen.name} · {len(run.scores)} queries · {_shown(chosen.corpus)} "
+                   f"({reindexed}) · index {run.seconds['index']:.1f}s, search {run.seconds['search']:.1f}s\n")
+        typer.echo(format_retrieval_table(run.breakdown, run.ks, run.depth))
+        if verbose:
+            typer.echo("\n" + format_misses(run))
+    for p in run.problems:
+        typer.secho(f"warning: {p}", fg="yellow", err=True)
+    mins = {path: v for path, v in (("overall.retrieval.recall@5", min_recall5), ("overall.retrieval.mrr", min_mrr))
+            if v is not None}
+    if mins and not _check_mins({"overall": {"retrieval": run.breakdown["overall"]}}, mins, {"retrieval"}):
+        raise typer.Exit(1)
+
+
+def eval_run_cmd(
+    ctx: typer.Context,
+    corpus: CorpusOpt = None,
+    labels: LabelsOpt = None,
+    cross: CrossOpt = None,
+    retrieval: QueriesOpt = None,
+    dev: DevOpt = False,
+    predictions: Annotated[Path | None, typer.Option(
+        "--predictions", help="Score outputs from files instead of running coopqa: summaries/<doc_id>.json, "
+                              "answers.jsonl, rankings.json (see evals/fixtures/worked).")] = None,
+    only: Annotated[str | None, typer.Option(
+        "--only", help="Comma-separated sections: summaries,answers,retrieval (default all).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="TOML file with a [min] table of metric minimums (e.g. evals/thresholds.toml).")] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for eval-report.json/.html (and predictions/).")]
+    = Path("."),
+    min_summary_f1: MinOpt = None,
+    min_evidence_validity: MinOpt = None,
+    min_citation_support: MinOpt = None,
+    min_answer_accuracy: MinOpt = None,
+    min_citation_recall: MinOpt = None,
+    min_citation_precision: MinOpt = None,
+    min_abstention: MinOpt = None,
+    min_recall5: MinOpt = None,
+    min_mrr: MinOpt = None,
+    min_metric: Annotated[list[str] | None, typer.Option(
+        "--min", help="PATH=VALUE minimum for any metric of eval-report.json, e.g. "
+                      "by_language.fa.answers.answerable.accuracy=0.5 (repeatable).")] = None,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failing summary/answer.")]
+    = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score summaries, answers (English and native questions, unanswerable, cross-document) and retrieval;
+    print per-language tables, write eval-report.json and eval-report.html, exit 1 under a minimum."""
+    from coopqa import evaluate
+    from coopqa.report import write_report
+
+    sections = set(evaluate.SECTIONS) if not only else {s.strip() for s in only.split(",") if s.strip()}
+    mins = evaluate.load_thresholds(config) if config else {}
+    flags = {"summary-f1": min_summary_f1, "evidence-validity": min_evidence_validity,
+             "citation-support": min_citation_support, "answer-accuracy": min_answer_accuracy,
+             "citation-recall": min_citation_recall, "citation-precision": min_citation_precision,
+             "abstention": min_abstention, "recall5": min_recall5, "mrr": min_mrr}
+    mins |= {evaluate.threshold_path(name): v for name, v in flags.items() if v is not None}
+    for item in min_metric or []:
+        path, sep, value = item.partition("=")
+        try:
+            mins[evaluate.threshold_path(path)] = float(value)
+        except ValueError:
+            _fail(f"--min {item!r}: expected PATH=NUMBER")
+        if not sep:
+            _fail(f"--min {item!r}: expected PATH=NUMBER")
+    chosen = evaluate.eval_set(dev, corpus, labels, cross, retrieval)
+    run = evaluate.run_eval(_coop(ctx).settings, chosen, predictions=predictions, only=sections, out_dir=out,
+                            progress=_eval_progress, fail_fast=fail_fast)
+    json_path, html_path = write_report(run.report, out)
+    if as_json:
+        _emit_json(run.report)
+    else:
+        mode = f"predictions {_shown(predictions)}" if predictions else "live"
+        typer.echo(f"eval · {chosen.name} · {mode} · {_shown(chosen.corpus)} · {run.report['meta']['elapsed_s']}s\n")
+        typer.echo(evaluate.format_report_tables(run.report))
+        counts = evaluate.failure_counts(run.report)
+        if counts:
+            typer.echo("\nfailing items: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
+        typer.echo(f"\nreport: {_shown(json_path)}, {_shown(html_path)}"
+                   + (f"; outputs: {_shown(run.predictions_dir)}" if run.predictions_dir else ""))
+    for note in run.notes[:20]:
+        typer.secho(f"note: {note}", fg="yellow", err=True)
+    if len(run.notes) > 20:
+        typer.secho(f"note: … {len(run.notes) - 20} more under 'notes' in {_shown(json_path)}", fg="yellow", err=True)
+    if mins and not _check_mins(run.report, mins, sections):
+        raise typer.Exit(1)
+
+
+eval_app.command("run")(eval_run_cmd)
+
+
+def _hidden_options(func: Any) -> inspect.Signature:
+    """func's signature with every typer option hidden from --help."""
+    sig = inspect.signature(func, eval_str=True)
+    params = []
+    for p in sig.parameters.values():
+        annotation = p.annotation
+        if get_origin(annotation) is Annotated:
+            base, *extras = get_args(annotation)
+            extras = [copy.copy(x) for x in extras]
+            for x in extras:
+                if hasattr(x, "hidden"):
+                    x.hidden = True
+            annotation = Annotated[(base, *extras)]
+        params.append(p.replace(annotation=annotation))
+    return sig.replace(parameters=params)
+
+
+@eval_app.callback(invoke_without_command=True)
+def eval_default(ctx: typer.Context, **options: Any) -> None:
+    """Measure retrieval, summaries and answers against hand labels.
+
+    Without a command, `coopqa eval [OPTIONS]` is `coopqa eval run [OPTIONS]` (see `coopqa eval run --help`)."""
+    if ctx.invoked_subcommand is None:
+        return eval_run_cmd(ctx, **options)
+    given = [name for name in options if (src := ctx.get_parameter_source(name)) and src.name != "DEFAULT"]
+    if given:
+        _fail(f"options of `coopqa eval run` ({', '.join('--' + g.replace('_', '-') for g in given)}) given before "
+              f"`{ctx.invoked_subcommand}`: put them after it")
+    return None
+
+
+eval_default.__signature__ = _hidden_options(eval_run_cmd)  # type: ignore[attr-defined]
 
 
 def main() -> None:
