@@ -39,6 +39,7 @@ from coopqa.readers import ReadError, discover, read_file
 from coopqa.report import build_report
 from coopqa.scoring import (
     AnswerScore,
+    GoldQuestion,
     RetrievalScore,
     answer_metrics,
     gold_questions,
@@ -637,13 +638,16 @@ def questions_to_ask(labels: Mapping[str, Label], cross: Sequence[CrossDocItem])
     return list(seen.values())
 
 
-def answers_by_question_form(scores: Sequence[AnswerScore], labels: Mapping[str, Label],
-                             cross: Sequence[CrossDocItem]) -> dict:
-    """Answer metrics for questions asked in English and asked in the article's own language."""
-    native = {normalize(g.question_native) for g in gold_questions(labels, cross) if g.question_native}
-    groups = {"english": [s for s in scores if normalize(s.question) not in native],
-              "native": [s for s in scores if normalize(s.question) in native]}
-    return {name: answer_metrics(group) for name, group in groups.items() if group}
+def answers_by_question_form(answers: Sequence[dict], gold: Sequence[GoldQuestion],
+                             docs: Mapping[str, Document]) -> dict:
+    """Answer metrics of the questions asked in English, and of those asked in the article's own language
+    (over the questions labelled with a `question_native`); a question not asked in a form counts as
+    unanswered in that form's view."""
+    native = {normalize(g.question_native) for g in gold if g.question_native}
+    asked_native = [a for a in answers if normalize(a.get("question", "")) in native]
+    asked_english = [a for a in answers if normalize(a.get("question", "")) not in native]
+    views = {"english": (asked_english, list(gold)), "native": (asked_native, [g for g in gold if g.question_native])}
+    return {name: answer_metrics(score_answers(asked, golds, docs)) for name, (asked, golds) in views.items() if golds}
 
 
 @dataclass
@@ -732,7 +736,8 @@ def run_eval(
             evidence_scores.append(score_evidence({**summary, "doc_id": doc_id, "language": language}, sentences))
     answer_scores: list[AnswerScore] = []
     if "answers" in only and preds.answers is not None:
-        answer_scores = score_answers(preds.answers, gold_questions(labels, cross), docs)
+        gold = gold_questions(labels, cross)
+        answer_scores = score_answers(preds.answers, gold, docs)
     retrieval_scores: list[RetrievalScore] = []
     if "retrieval" in only and preds.rankings is not None and queries:
         retrieval_scores, problems = score_rankings(queries, preds.rankings, docs)
@@ -742,7 +747,7 @@ def run_eval(
     report = build_report(summary_scores, evidence_scores, answer_scores, retrieval_scores,
                           sentence_texts(docs.values()), meta)
     if answer_scores:
-        report["answers_by_question_form"] = answers_by_question_form(answer_scores, labels, cross)
+        report["answers_by_question_form"] = answers_by_question_form(preds.answers or [], gold, docs)
     if retrieval_scores:
         report["retrieval_breakdown"] = retrieval_breakdown(retrieval_scores)
     report["notes"] = notes
