@@ -364,3 +364,8 @@ def test_live_run_reports_missing_methods(tmp_path: Path, monkeypatch: pytest.Mo
     assert list(run.report["overall"]) == ["retrieval"] and run.report["overall"]["retrieval"]["queries"] == 3
     assert json.loads((tmp_path / "predictions/rankings.json").read_text(encoding="utf-8")).keys() == {
         "w1", "w2", "w3"}
+
+
+def test_the_repository_threshold_file_loads() -> None:
+    mins = evaluate.load_thresholds(ROOT / "evals/thresholds.toml")
+    assert mins and all(evaluate.threshold_section(path) for path in mins)
