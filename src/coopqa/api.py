@@ -48,3 +48,15 @@ class CoopQA:
         if not query.strip():
             raise CoopqaError("empty query")
         return self.retriever.search(query, k or self.settings.top_k, lang)
+
+    @cached_property
+    def answers(self) -> Any:
+        """The question-answering engine (coopqa.answer.AnswerEngine) of this corpus."""
+        from coopqa.answer import AnswerEngine
+
+        return AnswerEngine(self)
+
+    def ask(self, question: str, *, k: int | None = None, lang: str | None = None) -> dict:
+        """Answer `question` with verified citations (the contract's answer JSON), in the question's language
+        (`lang`: 'auto'/None to detect, or en/ar/fa); abstains when the corpus does not say."""
+        return self.answers.ask(question, k=k, lang=lang)

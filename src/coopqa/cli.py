@@ -129,6 +129,33 @@ def search_cmd(
     return None
 
 
+# ---------------------------------------------------------------- questions (coopqa.answer, coopqa.chat)
+
+AskLangOpt = Annotated[str, typer.Option("--lang", help="Answer language: auto (the question's), en, ar or fa.")]
+
+
+def _print_answer(result: dict) -> None:
+    """The answer, then its numbered citations: document, sentence id and the sentence."""
+    typer.echo(result["answer"])
+    for c in result["citations"]:
+        typer.echo(f"  [{c['marker']}] {c['id']}  {c['text']}")
+
+
+@app.command("ask")
+def ask_cmd(
+    ctx: typer.Context,
+    question: str,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=100, help="Retrieved sentences to consider.")] = None,
+    lang: AskLangOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question (English, Arabic or Persian) from the corpus, with verified citations."""
+    if lang not in ("auto", *LANGUAGES):
+        _fail(f"--lang must be auto or one of {', '.join(LANGUAGES)}")
+    result = _coop(ctx).ask(question, k=k, lang=lang)
+    return _emit_json(result) if as_json else _print_answer(result)
+
+
 # ---------------------------------------------------------------- eval (coopqa.evaluate)
 
 DevOpt = Annotated[bool, typer.Option("--dev", help="The synthetic dev set (evals/dev) instead of the seeds.")]

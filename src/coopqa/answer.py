@@ -1,0 +1,682 @@
+"""Questions answered with verified citations, in the question's language (English, Arabic, Persian).
+
+    retrieve (hybrid search)  →  show the model only a few numbered sentences (grouped by article, with
+    the article's lead sentence as context, and visit-summary facts when summaries exist)  →  structured
+    answer: claims, each with the numbers of the sentences that state it, or "not answered"  →  verify
+    every claim against the sentences it cites  →  answer with markers [1] [2] … or abstain.
+
+Guarantees, whatever the model returns: a marker only ever points to a sentence that exists and was shown
+to the model; a claim whose cited sentences do not state its names, countries, dates and numbers, or do
+not share its content (surface words, language-neutral concept terms, or cross-lingual embedding
+similarity), is dropped; when nothing survives (after one regeneration) the answer abstains in the
+question's language with no citations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from rapidfuzz.fuzz import ratio
+
+from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present
+from coopqa.dates import find_dates
+from coopqa.prompts import load_prompt
+from coopqa.text import detect_language, fold_digits, normalize, tokens
+from coopqa.translit import latinize
+from coopqa.types import LANGUAGES, SCHEMA_VERSION, CoopqaError, Document, sentence_number
+
+if TYPE_CHECKING:
+    from coopqa.api import CoopQA
+    from coopqa.search import Hit
+
+LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
+ABSTAIN_TEXT = {
+    "en": "The corpus does not say.",
+    "ar": "لا تذكر المصادر ذلك.",
+    "fa": "منابع در این باره چیزی نمی\u200cگویند.",
+}
+
+# Retrieval and context budget (estimated model tokens of the numbered sentences).
+CANDIDATES = 24  # sentences retrieved for the pre-check
+DEFAULT_K = 10  # of which the best k may be shown (within the budget)
+NARROW_DOCS, WIDE_DOCS = 3, 6
+NARROW_BUDGET, WIDE_BUDGET = 550, 900
+MAX_SENTENCE_CHARS = 600
+ANSWER_MAX_TOKENS = 400
+# Claim support thresholds (see `ClaimCheck`).
+MIN_OVERLAP = 0.34  # of all the claim's content words
+MIN_NOVEL_OVERLAP = 0.5  # of the words not taken from the question
+MIN_PREMISE_OVERLAP = 0.4  # of the words taken from the question
+MIN_ANCHOR_NOVEL = 0.25  # of the answer's words in the anchor sentence
+MIN_EMBED_SIM = 0.83  # e5 cosine claim ↔ cited sentence, cross-language fallback
+_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\]")
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
+_ARABIC_RUN = re.compile(r"[\u0600-\u06ff\u200c]+(?:[\s\u200c]+[\u0600-\u06ff\u200c]+)*")
+_LATIN_NAME_RUN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:al-|el-|bin |ben |de |van )?[A-Z][\w'’\-]*)*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# Capitalised English words that are not names (titles, institutions, calendar words).
+_GENERIC_CAPITALISED = frozenset(
+    "the a an and of in on at for to by with from this that these those he she it they his her their its "
+    "there what which who whom when where why how yes no both each also after before during since until "
+    "mr mrs ms dr prof minister deputy ambassador president head director chairman chief counsellor "
+    "counselor attache cultural culture islamic guidance ministry embassy organization organisation "
+    "centre center state national international cinema film films festival week weeks day days "
+    "foundation institute academy university archive archives library agency council committee "
+    "memorandum understanding mou agreement protocol contract program programme republic federation "
+    "general secretary vice first second third document article articles sentence sentences source sources "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december corpus iranian arabic persian english".split()
+)
+# Claims that only say the information is missing ("not answered" in disguise).
+_NEGATIVE = re.compile(
+    r"(does not|do not|did not|doesn't|don't|didn't) (say|mention|specify|state|give|name|provide|indicate)|"
+    r"not (mentioned|specified|stated|given|provided|named|indicated|known)|no (information|mention|date)|"
+    r"لم (ي|ت)(ذكر|حدد|شر|تطرق)|لا (ي|ت)(ذكر|حدد)|غير (مذكور|محدد|معروف)|"
+    r"ذکر نشده|مشخص نشده|اشاره\u200c?ای نشده|اشاره نشده|نمی\u200c?(گوید|گویند)|نیامده",
+    re.IGNORECASE,
+)
+# Questions that ask across articles (lists, comparisons): wider context, more documents.
+_WIDE = re.compile(
+    r"\b(which|what) (countries|articles|partners|reports|documents|visits|delegations|organi[sz]ations)\b|"
+    r"\b(in )?which (of the )?(articles|documents|reports)\b|\bwhich .* countries\b|\beach (article|country)\b|"
+    r"\bacross\b|\ball (the )?(articles|countries|visits)\b|\bcompare\b|\bhow many (articles|countries)\b|"
+    r"(أي|ما|ماهي|ما هي) (الدول|البلدان|المقالات|الأخبار|التقارير)|"
+    r"(کدام|چه) (کشورها|کشورهایی|مقالات|مقاله\u200c?ها|گزارش\u200c?ها)",
+    re.IGNORECASE,
+)
+
+
+# ------------------------------------------------------------------------------------------ model I/O
+
+
+class Claim(BaseModel):
+    """One statement of the answer with the sentence numbers that state it."""
+
+    text: str = Field(description="one short sentence, in the question's language", max_length=400)
+    sources: list[int] = Field(description="numbers of the sentences that state it", max_length=4)
+
+
+class ModelAnswer(BaseModel):
+    """What the model returns: whether the sentences answer the question, and the claims."""
+
+    answered: bool = Field(description="false when the sentences do not answer the question")
+    claims: list[Claim] = Field(default_factory=list, max_length=5)
+
+
+# ------------------------------------------------------------------------------------------ context
+
+
+@dataclass
+class Shown:
+    """A sentence shown to the model under `number`."""
+
+    number: int
+    id: str
+    doc_id: str
+    text: str
+    language: str
+
+
+@dataclass
+class Context:
+    """The numbered sentences (and summary facts) the model sees."""
+
+    shown: dict[int, Shown] = field(default_factory=dict)
+    text: str = ""
+    docs: list[str] = field(default_factory=list)
+    summaries_used: list[str] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, Shown]:
+        return {s.id: s for s in self.shown.values()}
+
+
+def _estimate_tokens(text: str) -> int:
+    """Rough model-token count: Arabic script costs about twice as much per character as Latin."""
+    arabic = len(_ARABIC_SCRIPT.findall(text))
+    return int(arabic / 2.2 + (len(text) - arabic) / 4) + 4
+
+
+def _lead(doc: Document) -> str | None:
+    """Id of the article's lead: its first citable sentence of at least 12 words (who met whom, where)."""
+    for s in doc.sentences:
+        if not s.boilerplate and len(s.text.split()) >= 12:
+            return s.id
+    return None
+
+
+def is_wide(question: str) -> bool:
+    """Whether the question asks across articles (lists of countries, articles, partners…)."""
+    return bool(_WIDE.search(question))
+
+
+def load_summary(home: Path, doc_id: str) -> dict | None:
+    """The stored visit summary of a document (`<home>/summaries/<doc_id>.json`), if any."""
+    path = Path(home) / "summaries" / f"{doc_id}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("doc_id") == doc_id else None
+
+
+def _summary_facts(summary: dict) -> list[tuple[str, list[str]]]:
+    """(fact line, evidence ids) from a visit summary: date, place, countries, agreements, areas."""
+    facts: list[tuple[str, list[str]]] = []
+
+    def ev(item: Any) -> list[str]:
+        return [e for e in (item.get("evidence") or []) if isinstance(e, str)] if isinstance(item, dict) else []
+
+    if summary.get("date"):
+        facts.append((f"date {summary['date']}", list(summary.get("date_evidence") or [])))
+    loc = summary.get("location") or {}
+    if isinstance(loc, dict) and (loc.get("city") or loc.get("country")):
+        place = ", ".join(x for x in (loc.get("city"), loc.get("country")) if x)
+        facts.append((f"place {place}", ev(loc)))
+    for c in summary.get("countries") or []:
+        if isinstance(c, dict) and c.get("name"):
+            facts.append((f"country {c['name']}", ev(c)))
+    for a in summary.get("agreements") or []:
+        if isinstance(a, dict) and a.get("kind"):
+            facts.append((f"{a['kind']} {a.get('status') or ''}".strip(), ev(a)))
+    for a in summary.get("cooperation_areas") or []:
+        if isinstance(a, dict) and a.get("area"):
+            facts.append((str(a["area"]).replace("_", " "), ev(a)))
+    return facts
+
+
+class ContextBuilder:
+    """Chooses which sentences the model sees: per article, its best hits in reading order plus its lead,
+    within a token budget; in wide mode more articles with fewer sentences each, and summary facts."""
+
+    def __init__(self, document: Callable[[str], Document | None], home: Path | None = None):
+        self._document = document
+        self._docs: dict[str, Document | None] = {}
+        self.home = home
+
+    def document(self, doc_id: str) -> Document | None:
+        if doc_id not in self._docs:
+            self._docs[doc_id] = self._document(doc_id)
+        return self._docs[doc_id]
+
+    def build(self, hits: Sequence[Hit], *, wide: bool = False) -> Context:
+        """Walk the hits best-first: each hit is shown (unless a near-duplicate of one already shown), and
+        when an article first appears its lead comes with it; stop at the article cap and token budget.
+        In wide mode each article's summary evidence (when a summary exists) is shown too."""
+        max_docs = WIDE_DOCS if wide else NARROW_DOCS
+        budget = WIDE_BUDGET if wide else NARROW_BUDGET
+        per_doc = 3 if wide else 6
+        chosen: dict[str, list[str]] = {}
+        seen_words: list[set[str]] = []
+        facts: dict[str, list[tuple[str, list[str]]]] = {}
+        summaries_used: list[str] = []
+        used = 0
+
+        def take(doc_id: str, sid: str, *, force: bool = False) -> bool:
+            nonlocal used
+            doc = self.document(doc_id)
+            s = doc.sentence(sid) if doc else None
+            if s is None or s.boilerplate or sid in chosen[doc_id]:
+                return False
+            words = set(tokens(s.text))
+            if any(len(words & w) >= 0.7 * max(1, min(len(words), len(w))) for w in seen_words):
+                return False  # a near-duplicate (news repeats its lead) adds tokens, not facts
+            cost = _estimate_tokens(s.text[:MAX_SENTENCE_CHARS])
+            if used + cost > budget and (used > 0 and not force):
+                return False
+            chosen[doc_id].append(sid)
+            seen_words.append(words)
+            used += cost
+            return True
+
+        for h in hits:
+            if used >= budget:
+                break
+            if h.doc_id not in chosen:
+                doc = self.document(h.doc_id)
+                if doc is None or len(chosen) >= max_docs:
+                    continue
+                chosen[h.doc_id] = []
+                take(h.doc_id, h.id, force=True)
+                lead = _lead(doc)
+                if lead:
+                    take(h.doc_id, lead)
+                if wide and self.home is not None and (summary := load_summary(self.home, h.doc_id)):
+                    summaries_used.append(h.doc_id)
+                    facts[h.doc_id] = _summary_facts(summary)
+                    counts: dict[str, int] = {}
+                    for _, ev in facts[h.doc_id]:
+                        for e in ev:
+                            counts[e] = counts.get(e, 0) + 1
+                    for e in sorted(counts, key=lambda e: -counts[e])[:2]:  # the most-cited evidence
+                        take(h.doc_id, e)
+            elif len(chosen[h.doc_id]) < per_doc:
+                take(h.doc_id, h.id)
+        doc_ids = list(chosen)
+
+        ctx = Context(summaries_used=summaries_used)
+        lines: list[str] = []
+        number = 0
+        for n_doc, doc_id in enumerate(d for d in doc_ids if chosen[d]):
+            doc = self.document(doc_id)
+            assert doc is not None
+            ids = sorted(chosen[doc_id], key=lambda i: sentence_number(i) or 0)
+            header = f"Article {n_doc + 1} ({LANGUAGE_NAMES.get(doc.language, doc.language)}"
+            header += f", dated {doc.date})" if doc.date else ")"
+            lines.append(header)
+            numbers: dict[str, int] = {}
+            for sid in ids:
+                number += 1
+                s = doc.sentence(sid)
+                assert s is not None
+                numbers[sid] = number
+                ctx.shown[number] = Shown(number, sid, doc_id, s.text, doc.language)
+                text = " ".join(s.text.split())
+                if len(text) > MAX_SENTENCE_CHARS:
+                    text = text[:MAX_SENTENCE_CHARS] + "…"
+                lines.append(f"[{number}] {text}")
+            fact_parts = []
+            for line, ev in facts.get(doc_id, []):
+                refs = sorted({numbers[e] for e in ev if e in numbers})
+                if refs:
+                    fact_parts.append(f"{line} [{', '.join(map(str, refs))}]")
+            if fact_parts:
+                lines.append("Facts: " + "; ".join(fact_parts))
+            lines.append("")
+            ctx.docs.append(doc_id)
+        ctx.text = "\n".join(lines).strip()
+        return ctx
+
+
+# ------------------------------------------------------------------------------------------ verification
+
+
+@dataclass
+class ClaimCheck:
+    """The verdict on one claim: kept with its (possibly repaired) citations, or dropped with a reason."""
+
+    text: str
+    cited: list[int]
+    supported: bool
+    reason: str = ""
+    repaired: list[int] = field(default_factory=list)
+
+
+def _clean_claim(text: str) -> str:
+    """The claim without markers the model may have written into it."""
+    return " ".join(_MARKER.sub("", text).split()).strip()
+
+
+def _latin_names(text: str) -> list[str]:
+    """Capitalised word runs of Latin text that look like names (not titles or generic words)."""
+    out = []
+    for m in _LATIN_NAME_RUN.finditer(text):
+        words = [w for w in re.split(r"\s+", m.group()) if w.strip("'’-").lower() not in _GENERIC_CAPITALISED]
+        words = [w.removesuffix("'s").removesuffix("’s") for w in words]
+        if words and not countries_in(" ".join(words), concepts=False):
+            out.append(" ".join(words))
+    return out
+
+
+def _name_stated(name: str, text: str) -> bool:
+    """The text names the person/place: the phrase itself, or (any script) its surname and at least half of
+    its words as transliteration skeletons (coopqa.translit.latinize), a word or two joined words of the
+    text each (طالبیمتین = Talebi Matin). Stricter than coopqa.citations.name_in, whose alignment lets a
+    short surname match unrelated words ('Putin' ~ 'about'): skeletons under 4 letters must be equal."""
+    if present(name, text):
+        return True
+    words = [latinize(w) for w in tokens(name)]
+    words = [w for w in words if w]
+    if not words:
+        return False
+    body = [w for w in (latinize(t) for t in tokens(text)) if w]
+    units = set(body) | {a + b for a, b in zip(body, body[1:], strict=False)}
+
+    def same(sk: str) -> bool:
+        if len(sk) < 3:
+            return False
+        return sk in units or (len(sk) >= 4 and any(abs(len(u) - len(sk)) <= 2 and ratio(u, sk) >= 85 for u in units))
+
+    covered = [False] * len(words)
+    for i, w in enumerate(words):
+        if same(w):
+            covered[i] = True
+        elif i + 1 < len(words) and same(w + words[i + 1]):
+            covered[i] = covered[i + 1] = True
+    checkable = [c for w, c in zip(words, covered, strict=True) if len(w) >= 3] or covered
+    return covered[-1] and sum(checkable) * 2 >= len(checkable)
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers in the text outside date mentions, canonical (ASCII digits, no leading zeros)."""
+    folded = fold_digits(text)
+    for d in find_dates(folded):
+        folded = folded[: d.start] + " " * (d.end - d.start) + folded[d.end :]
+    return {n.lstrip("0") or "0" for n in _NUMBER.findall(folded.replace(",", ""))}
+
+
+def _all_numbers(text: str) -> set[str]:
+    return {n.lstrip("0") or "0" for n in _NUMBER.findall(fold_digits(text).replace(",", ""))}
+
+
+@dataclass
+class Verifier:
+    """Checks claims against the sentences they cite (coopqa.citations primitives for names, countries,
+    dates; numbers; then content overlap, across languages through concept terms or e5 similarity)."""
+
+    shown: dict[int, Shown]
+    question: str
+    sentence_vectors: Callable[[list[str]], np.ndarray] | None = None  # corpus sentences (cached vectors)
+    embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
+    _vectors: dict[int, np.ndarray] | None = None
+
+    def _shown_vectors(self) -> dict[int, np.ndarray]:
+        if self._vectors is None:
+            numbers = list(self.shown)
+            texts = [self.shown[n].text for n in numbers]
+            vecs = (self.sentence_vectors or self.embed)(texts)  # type: ignore[misc]
+            self._vectors = {n: np.asarray(v, dtype=np.float32) for n, v in zip(numbers, vecs, strict=True)}
+        return self._vectors
+
+    def _entities_missing(self, claim: str, cited_text: str) -> list[str]:
+        """Names, countries, dates and numbers of the claim that the cited text does not state."""
+        missing: list[str] = []
+        question_numbers = _all_numbers(self.question)
+        for code in countries_in(claim, concepts=False):
+            if not country_mentioned(cited_text, english_country(code), concepts=True):
+                missing.append(english_country(code))
+        for d in find_dates(claim):
+            if not (date_in(cited_text, d.iso, d.text) or _present_in(d.text, self.question)):
+                missing.append(d.text)
+        cited_numbers = _all_numbers(cited_text)
+        missing += [n for n in _numbers(claim) if n not in cited_numbers and n not in question_numbers]
+        latin_claim = not _ARABIC_SCRIPT.search(_ARABIC_RUN.sub("", claim)) and bool(re.search("[A-Za-z]", claim))
+        if latin_claim:
+            for name in _latin_names(_ARABIC_RUN.sub(" ", claim)):
+                if not (_name_stated(name, cited_text) or _name_stated(name, self.question)):
+                    missing.append(name)
+            for run in _ARABIC_RUN.findall(claim):  # a name kept in its original script
+                if len(run) >= 3 and not _name_stated(run, cited_text):
+                    missing.append(run)
+        return missing
+
+    def _content_supported(self, claim: str, cited: list[Shown]) -> tuple[bool, str]:
+        """Whether the cited sentences state the claim. Its words are split into those it takes from the
+        question (its premise) and the rest (the answer). The cited sentences together must hold most of
+        the answer and one of them (the anchor) must hold a fair part of the premise and some of the
+        answer, so a true fact glued to the question's premise from an unrelated sentence fails. Overlap
+        is surface words or language-neutral concept terms (coopqa.citations.overlap); for a sentence in
+        another script an e5 similarity that is high and the best among all shown sentences also makes it
+        an anchor, since words cannot be compared directly there."""
+        cited_text = " ".join(s.text for s in cited)
+        premise, novel = _split_claim(claim, self.question)
+        has_premise = len(premise.split()) >= 2
+
+        def scores(text: str) -> tuple[float, float]:
+            p = overlap(premise, text) if has_premise else 1.0
+            return p, (overlap(novel, text) if novel.strip() else 1.0)
+
+        p_all, n_all = scores(cited_text)
+        total = overlap(claim, cited_text)
+        why = f"answer overlap {n_all:.2f}, premise overlap {p_all:.2f}"
+        anchored = any(p >= MIN_PREMISE_OVERLAP and n >= MIN_ANCHOR_NOVEL
+                       for p, n in map(scores, (s.text for s in cited)))
+        if anchored and n_all >= MIN_NOVEL_OVERLAP and total >= MIN_OVERLAP:
+            return True, why
+        claim_script = _is_arabic_script(_ARABIC_RUN.sub(" ", claim))
+        other_script = [s for s in cited if _is_arabic_script(s.text) != claim_script]
+        if not other_script or self.embed is None:
+            return False, why
+        claim_vec = np.asarray(self.embed([claim])[0], dtype=np.float32)
+        sims = {n: float(claim_vec @ v) for n, v in self._shown_vectors().items()}
+        best_other = max(sims[s.number] for s in other_script)
+        why += f", similarity {best_other:.2f}"
+        return best_other >= MIN_EMBED_SIM and best_other >= max(sims.values()) - 0.02, why
+
+    def check(self, claim_text: str, sources: Iterable[int]) -> ClaimCheck:
+        text = _clean_claim(claim_text)
+        cited = [n for n in dict.fromkeys(int(x) for x in sources) if n in self.shown]
+        if not text:
+            return ClaimCheck(text, cited, False, "empty claim")
+        if not cited:
+            return ClaimCheck(text, [], False, "cites no sentence that was shown")
+        cited_text = " ".join(self.shown[n].text for n in cited)
+        missing = self._entities_missing(text, cited_text)
+        repaired: list[int] = []
+        if missing:
+            # Citation repair: another shown sentence of the same article(s) may state what is missing.
+            docs = {self.shown[n].doc_id for n in cited}
+            for n, s in self.shown.items():
+                if n in cited or s.doc_id not in docs:
+                    continue
+                still = self._entities_missing(text, cited_text + " " + s.text)
+                if len(still) < len(missing):
+                    repaired.append(n)
+                    cited_text += " " + s.text
+                    missing = still
+                if not missing:
+                    break
+        if missing:
+            return ClaimCheck(text, cited, False, "not in the cited sentences: " + ", ".join(missing[:4]))
+        all_cited = cited + repaired
+        ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
+        if not ok:
+            return ClaimCheck(text, cited, False, f"cited sentences do not state it ({why})")
+        return ClaimCheck(text, all_cited, True, why, repaired)
+
+
+def _is_arabic_script(text: str) -> bool:
+    return len(_ARABIC_SCRIPT.findall(text)) > len(re.findall("[A-Za-z]", text))
+
+
+def _split_claim(claim: str, question: str) -> tuple[str, str]:
+    """(words the claim shares with the question, the other words), in the claim's order."""
+    q = set(tokens(question))
+
+    def from_question(w: str) -> bool:
+        return w in q or (len(w) >= 5 and any(x.startswith(w[:5]) for x in q if len(x) >= 5))
+
+    words = tokens(claim)
+    return (" ".join(w for w in words if from_question(w)), " ".join(w for w in words if not from_question(w)))
+
+
+def _present_in(value: str, text: str) -> bool:
+    return bool(value) and normalize(value) in normalize(text)
+
+
+def is_negative(text: str) -> bool:
+    """A claim that only says the information is missing."""
+    return bool(_NEGATIVE.search(text))
+
+
+# ------------------------------------------------------------------------------------------ the engine
+
+
+def resolve_language(question: str, lang: str | None) -> str:
+    """The answer language: `lang` unless None/'auto', else the question's detected language."""
+    if lang in (None, "", "auto"):
+        return detect_language(question)
+    if lang not in LANGUAGES:
+        raise CoopqaError(f"language must be auto or one of {', '.join(LANGUAGES)}, not {lang!r}")
+    return lang
+
+
+def build_messages(question: str, ctx: Context, language: str, retry: bool = False) -> list[dict[str, str]]:
+    system = load_prompt("answer").replace("{language}", LANGUAGE_NAMES[language])
+    user = f"Sentences:\n{ctx.text}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    if retry:
+        messages[1]["content"] += "\n\n" + load_prompt("answer_retry")
+    return messages
+
+
+@dataclass
+class AskTrace:
+    """What happened inside one `ask` (for benchmarks and debugging)."""
+
+    retrieval_s: float = 0.0
+    llm_calls: list[dict] = field(default_factory=list)
+    checks: list[ClaimCheck] = field(default_factory=list)
+    context: Context | None = None
+    precheck: str | None = None
+
+
+class AnswerEngine:
+    """Answers questions over one CoopQA corpus with an LLM (`coopqa.llm.LLM` or anything with the same
+    `extract`/`chat` signature)."""
+
+    def __init__(self, coop: CoopQA, llm: Any = None, *, embed: bool = True):
+        self.coop = coop
+        self._llm = llm
+        self.use_embed = embed
+        self.last_trace: AskTrace | None = None
+        self._countries: tuple[str, set[str]] | None = None
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            shared = getattr(self.coop, "llm", None)  # one LLM per CoopQA when the API provides it
+            if shared is None:
+                from coopqa.llm import LLM
+
+                shared = LLM(self.coop.settings)
+            self._llm = shared
+        return self._llm
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Vectors of corpus sentences from the store's embedding cache (computed at ingest)."""
+        return self.coop.store.embeddings_for(texts)[0]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        from coopqa.embed import embed_passages
+
+        return embed_passages(texts, self.coop.settings.threads)
+
+    def _model_name(self) -> str:
+        try:
+            return str(self.llm.model)
+        except Exception:
+            return "unknown"
+
+    def ask(self, question: str, *, k: int | None = None, lang: str | None = None) -> dict:
+        """The contract's answer JSON for `question` (see /work/shared/output-contract.md)."""
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        if not question:
+            raise CoopqaError("empty question")
+        language = resolve_language(question, lang)
+        trace = AskTrace()
+        self.last_trace = trace
+        t0 = time.perf_counter()
+        hits = self.coop.search(question, max(CANDIDATES, k or 0))
+        trace.retrieval_s = time.perf_counter() - t0
+        retrieved = [h.id for h in hits[: k or DEFAULT_K]]
+
+        def result(answer: str, abstained: bool, citations: list[dict]) -> dict:
+            return {
+                "schema_version": SCHEMA_VERSION, "question": question, "language": language, "answer": answer,
+                "abstained": abstained, "citations": citations, "retrieved": retrieved,
+                "model": self._model_name(), "elapsed_s": round(time.perf_counter() - started, 3),
+            }
+
+        trace.precheck = self.precheck(question, hits)
+        if trace.precheck:
+            return result(ABSTAIN_TEXT[language], True, [])
+        builder = ContextBuilder(self.coop.store.document, self.coop.settings.home)
+        ctx = builder.build(hits[: k or DEFAULT_K], wide=is_wide(question))
+        trace.context = ctx
+        verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
+                            self._embed if self.use_embed else None)
+        kept: list[ClaimCheck] = []
+        for attempt in range(2):
+            reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace)
+            if reply is None:
+                break
+            checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
+            trace.checks += checks
+            kept = [c for c in checks if c.supported and not is_negative(c.text)]
+            if kept or not reply.answered or not reply.claims:
+                break  # answered, or the model says the sentences do not answer: no second try
+        if not kept:
+            return result(ABSTAIN_TEXT[language], True, [])
+        return result(*compose(kept, ctx))
+
+    def precheck(self, question: str, hits: Sequence[Hit]) -> str | None:
+        """A reason to abstain without a model call, or None: nothing retrieved, or the question names a
+        country the corpus never mentions, or a person/place (Latin capitalised name) that no retrieved
+        article mentions — the corpus then cannot say anything about it."""
+        if not hits:
+            return "nothing retrieved"
+        corpus = self._corpus_countries()
+        for code in sorted(countries_in(question, concepts=True)):
+            if code not in corpus:
+                return f"no article mentions {english_country(code)}"
+        names = _latin_names(question.split(" ", 1)[1] if " " in question else "")  # skip the capital of word 1
+        if names:
+            texts = [d.text for d in (self.coop.store.document(i) for i in dict.fromkeys(h.doc_id for h in hits)) if d]
+            for name in names:
+                if not any(_name_stated(name, t) for t in texts):
+                    return f"no retrieved article mentions {name}"
+        return None
+
+    def _corpus_countries(self) -> set[str]:
+        """ISO codes of every country the corpus mentions (cached per store version)."""
+        version = self.coop.store.version()
+        if self._countries is None or self._countries[0] != version:
+            found: set[str] = set()
+            for doc in self.coop.store.documents():
+                found |= countries_in(doc.text, concepts=True)
+            self._countries = (version, found)
+        return self._countries[1]
+
+    def _generate(self, question: str, ctx: Context, language: str, *, retry: bool, trace: AskTrace
+                  ) -> ModelAnswer | None:
+        from coopqa.model_files import LLMError
+
+        messages = build_messages(question, ctx, language, retry=retry)
+        try:
+            reply = self.llm.extract(messages, ModelAnswer, max_tokens=ANSWER_MAX_TOKENS, max_retries=1)
+        except LLMError as exc:
+            trace.llm_calls.append({"error": str(exc)})
+            if retry:
+                return None
+            raise
+        stats = getattr(self.llm, "last", None)
+        trace.llm_calls.append(stats.as_dict() if hasattr(stats, "as_dict") else {})
+        return reply
+
+
+def compose(kept: Sequence[ClaimCheck], ctx: Context) -> tuple[str, bool, list[dict]]:
+    """Answer text with markers numbered by first use, and the citations (verbatim sentence text)."""
+    markers: dict[int, int] = {}
+    parts: list[str] = []
+    seen_claims: set[str] = set()
+    for c in kept:
+        key = normalize(c.text)
+        if key in seen_claims:
+            continue
+        seen_claims.add(key)
+        refs = [markers.setdefault(n, len(markers) + 1) for n in c.cited if n in ctx.shown]
+        text = c.text.rstrip()
+        end = ""
+        if text and text[-1] in ".。!?؟":
+            text, end = text[:-1], text[-1]
+        parts.append(f"{text} {''.join(f'[{m}]' for m in refs)}{end}".strip())
+    citations = []
+    for n, marker in sorted(markers.items(), key=lambda x: x[1]):
+        s = ctx.shown[n]
+        citations.append({"marker": marker, "id": s.id, "doc_id": s.doc_id, "text": s.text})
+    return " ".join(parts), False, citations
+
+
+def answer_question(coop: CoopQA, question: str, *, k: int | None = None, lang: str | None = None,
+                    llm: Any = None) -> dict:
+    """One-shot helper: `AnswerEngine(coop, llm).ask(question, k=k, lang=lang)`."""
+    return AnswerEngine(coop, llm).ask(question, k=k, lang=lang)

@@ -1,0 +1,309 @@
+"""The Q&A engine: whatever a (fake) model returns, citations point only at sentences that exist and were
+shown, unsupported claims are dropped, and an answer with nothing left abstains in the question's language;
+plus two runs of the real embedded model (`-m llm`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from coopqa import answer as answer_mod
+from coopqa.answer import ABSTAIN_TEXT, AnswerEngine, ModelAnswer
+from coopqa.api import CoopQA
+from coopqa.types import SCHEMA_VERSION
+
+KARIMOV = "Azerbaijani Culture Minister Anar Karimov has visited the Iranian Film and Audiovisual Organization"
+MUKHTARPUR = "Anar Karimov also met with the head of the National Library and Archives of Iran"
+Q_KARIMOV = "Which Azerbaijani minister visited the Iranian Film and Audiovisual Organization?"
+
+
+class FakeLLM:
+    """Same `extract`/`chat` signature as coopqa.llm.LLM; replies are dicts or callables(user_text) → dict."""
+
+    model = "fake-model"
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.calls: list[list[dict]] = []
+        self.last = None
+
+    def extract(self, messages, response_model, **params):
+        self.calls.append(list(messages))
+        reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
+        data = reply(messages[-1]["content"]) if callable(reply) else reply
+        return response_model.model_validate(data)
+
+    def chat(self, messages, *, stream=False, **params):
+        self.calls.append(list(messages))
+        text = "ok"
+        return iter([text]) if stream else text
+
+
+def number_of(user_text: str, fragment: str) -> int:
+    """The number under which the sentence containing `fragment` was shown (fails if it was not)."""
+    for line in user_text.splitlines():
+        m = re.match(r"\[(\d+)\] (.*)", line)
+        if m and fragment in m.group(2):
+            return int(m.group(1))
+    raise AssertionError(f"not shown: {fragment!r}")
+
+
+def shown_numbers(user_text: str) -> set[int]:
+    return {int(m) for m in re.findall(r"^\[(\d+)\]", user_text, flags=re.M)}
+
+
+def claims(*items) -> dict:
+    return {"answered": True, "claims": [{"text": t, "sources": list(s)} for t, s in items]}
+
+
+@pytest.fixture(scope="module")
+def coop(seed_home: Path) -> CoopQA:
+    return CoopQA(home=seed_home)
+
+
+def ask(coop: CoopQA, question: str, *replies, **kw) -> tuple[dict, FakeLLM, AnswerEngine]:
+    llm = FakeLLM(*replies)
+    engine = AnswerEngine(coop, llm)
+    return engine.ask(question, **kw), llm, engine
+
+
+def assert_contract(result: dict, coop: CoopQA, shown_ids: set[str] | None = None) -> None:
+    """Keys, marker ↔ citation consistency, and every citation a real sentence quoted verbatim."""
+    assert set(result) >= {"schema_version", "question", "language", "answer", "abstained", "citations",
+                           "retrieved", "model", "elapsed_s"}
+    assert result["schema_version"] == SCHEMA_VERSION
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", result["answer"])}
+    assert markers == {c["marker"] for c in result["citations"]}
+    assert [c["marker"] for c in result["citations"]] == list(range(1, len(result["citations"]) + 1))
+    for c in result["citations"]:
+        doc = coop.document(c["doc_id"])
+        s = doc.sentence(c["id"])
+        assert s is not None and not s.boilerplate and s.text == c["text"]
+        if shown_ids is not None:
+            assert c["id"] in shown_ids
+    if result["abstained"]:
+        assert result["citations"] == [] and not markers
+
+
+def shown_ids(engine: AnswerEngine) -> set[str]:
+    return {s.id for s in engine.last_trace.context.shown.values()}
+
+
+# ------------------------------------------------------------------------------------------ fake model
+
+
+def test_supported_claim_is_cited_verbatim(coop):
+    result, llm, engine = ask(coop, Q_KARIMOV, lambda u: claims(("Anar Karimov, Azerbaijan's Culture Minister.",
+                                                                 [number_of(u, KARIMOV)])))
+    assert_contract(result, coop, shown_ids(engine))
+    assert not result["abstained"] and result["language"] == "en"
+    assert result["answer"] == "Anar Karimov, Azerbaijan's Culture Minister [1]."
+    assert result["citations"][0]["id"] == "002_d149433968036d4b:s3"
+    assert result["model"] == "fake-model" and len(llm.calls) == 1
+
+
+@pytest.mark.parametrize("forged", [[0], [-1], [99], [10_000], [0, 99]])
+def test_forged_citations_are_never_emitted(coop, forged):
+    result, llm, engine = ask(coop, Q_KARIMOV, claims(("Anar Karimov, the Culture Minister.", forged)))
+    assert_contract(result, coop, shown_ids(engine))
+    assert result["abstained"] and result["answer"] == ABSTAIN_TEXT["en"]
+    assert len(llm.calls) == 2  # regenerated once before abstaining
+
+
+def test_forged_markers_in_claim_text_are_replaced(coop):
+    def reply(u):
+        return claims(("Anar Karimov [7] [42] visited [3].", [number_of(u, KARIMOV), 77]))
+
+    result, _, engine = ask(coop, Q_KARIMOV, reply)
+    assert_contract(result, coop, shown_ids(engine))
+    assert result["answer"] == "Anar Karimov visited [1]."
+
+
+def test_only_shown_sentences_are_citable(coop):
+    """A number beyond what was shown is dropped even if a sentence exists in the corpus at that position."""
+    def reply(u):
+        top = max(shown_numbers(u))
+        return claims(("Anar Karimov, the Culture Minister.", [top + 1, number_of(u, KARIMOV)]))
+
+    result, _, engine = ask(coop, Q_KARIMOV, reply)
+    assert_contract(result, coop, shown_ids(engine))
+    assert [c["id"] for c in result["citations"]] == ["002_d149433968036d4b:s3"]
+
+
+def test_unsupported_claims_are_dropped_supported_kept(coop):
+    def reply(u):
+        k = number_of(u, KARIMOV)
+        return claims(
+            ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [k]),
+            ("Karimov signed a 5 million dollar deal with Brazil.", [k]),  # number and country not in the source
+            ("Anar Karimov met Vladimir Putin.", [k]),  # a name the sentence does not have
+            ("Karimov visited on 3 March 2019.", [k]),  # a date the sentence does not have
+        )
+
+    result, _, engine = ask(coop, Q_KARIMOV, reply)
+    assert_contract(result, coop, shown_ids(engine))
+    assert result["answer"] == "Anar Karimov visited the Iranian Film and Audiovisual Organization [1]."
+    dropped = [c for c in engine.last_trace.checks if not c.supported]
+    assert len(dropped) == 3 and all(c.reason for c in dropped)
+
+
+def test_true_fact_glued_to_the_premise_is_dropped(coop):
+    """A sentence that names someone but does not say he did what the question asks does not support it."""
+    q = "Who met the head of the National Library and Archives of Iran?"
+
+    def reply(u):
+        return claims(("Masoud Pezeshkian met the head of the National Library and Archives of Iran.",
+                       [number_of(u, "Masoud Pezeshkian") if "Pezeshkian" in u else 1]))
+
+    result, llm, engine = ask(coop, q, reply)
+    assert_contract(result, coop, shown_ids(engine))
+    assert result["abstained"]
+
+
+@pytest.mark.parametrize(("question", "lang"), [
+    ("ما حجم التمويل الذي ستخصصه إيران وبيلاروسيا للإنتاج السينمائي المشترك؟", "ar"),
+    ("تفاهم‌نامه سینمایی ایران و قزاقستان در چه تاریخی امضا خواهد شد؟", "fa"),
+    ("How much funding did Azerbaijan commit to joint films with Iran?", "en"),
+])
+def test_all_dropped_abstains_in_the_question_language(coop, question, lang):
+    result, llm, engine = ask(coop, question, claims(("12 million dollars on 5 May 2026 (Brazil).", [1, 2])))
+    assert_contract(result, coop)
+    assert result["abstained"] and result["language"] == lang and result["answer"] == ABSTAIN_TEXT[lang]
+    assert len(llm.calls) == 2
+    assert "previous claims were not supported" in llm.calls[1][-1]["content"]
+
+
+def test_not_answered_flag_abstains_without_retry(coop):
+    result, llm, _ = ask(coop, "How much funding did Azerbaijan commit to joint films with Iran?",
+                         {"answered": False, "claims": []})
+    assert result["abstained"] and len(llm.calls) == 1
+
+
+def test_claims_that_only_say_it_is_missing_abstain(coop):
+    result, _, _ = ask(coop, "On what date will Iran and Kazakhstan sign the cinema memorandum?",
+                       lambda u: claims(("The article does not specify the date of the signing.", [1])))
+    assert result["abstained"] and result["citations"] == []
+
+
+def test_precheck_abstains_without_a_model_call(coop):
+    result, llm, engine = ask(coop, "Which film festival in Brazil did Iran attend?", claims(("x", [1])))
+    assert result["abstained"] and llm.calls == [] and "Brazil" in engine.last_trace.precheck
+    assert result["retrieved"]
+
+
+def test_lang_override_and_validation(coop):
+    result, _, _ = ask(coop, Q_KARIMOV, {"answered": False, "claims": []}, lang="fa")
+    assert result["language"] == "fa" and result["answer"] == ABSTAIN_TEXT["fa"]
+    with pytest.raises(Exception, match="auto or one of"):
+        ask(coop, Q_KARIMOV, {"answered": False, "claims": []}, lang="de")
+
+
+def test_prompt_is_small_and_numbered(coop):
+    _, llm, engine = ask(coop, Q_KARIMOV, {"answered": False, "claims": []})
+    user = llm.calls[0][-1]["content"]
+    numbers = sorted(shown_numbers(user))
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) <= 12
+    assert len(user) < 4000 and user.rstrip().endswith("Answer in English.")
+    assert "Respond" not in llm.calls[0][0]["content"] and "English" in llm.calls[0][0]["content"]
+
+
+def test_wide_question_uses_summaries_as_facts(seed_copy):
+    coop = CoopQA(home=seed_copy)
+    q = "Which countries discussed film weeks with Iran, and when?"
+    top = coop.search(q, 10)[0]
+    doc = coop.document(top.doc_id)
+    other = next(s.id for s in doc.sentences if not s.boilerplate and s.id != top.id)
+    (seed_copy / "summaries").mkdir()
+    summary = {"schema_version": 1, "doc_id": doc.doc_id, "language": doc.language, "date": "2022-06-24",
+               "date_evidence": [other], "countries": [{"name": "Azerbaijan", "evidence": [top.id]}],
+               "cooperation_areas": [{"area": "film_weeks", "evidence": [top.id, "nonexistent:s99"]}]}
+    (seed_copy / "summaries" / f"{doc.doc_id}.json").write_text(json.dumps(summary))
+    _, llm, engine = ask(coop, q, {"answered": False, "claims": []})
+    user = llm.calls[0][-1]["content"]
+    n_top, n_other = number_of(user, top.text), number_of(user, doc.sentence(other).text)
+    assert f"film weeks [{n_top}]" in user and f"date 2022-06-24 [{n_other}]" in user
+    assert engine.last_trace.context.summaries_used == [doc.doc_id]
+
+
+def test_wide_question_without_summaries_degrades_to_passages(coop):
+    _, llm, engine = ask(coop, "Which countries discussed film weeks with Iran, and when?",
+                         {"answered": False, "claims": []})
+    ctx = engine.last_trace.context
+    assert ctx.summaries_used == [] and len(ctx.docs) >= 3 and "Facts:" not in llm.calls[0][-1]["content"]
+
+
+def test_verifier_accepts_transliterated_names_across_scripts():
+    text = "التقى محمد خزاعي رئيس منظمة السينما في ايران مع دميتري كالتسوف"
+    shown = {1: answer_mod.Shown(1, "d:s1", "d", text, "ar")}
+    v = answer_mod.Verifier(shown, "Who heads Iran's Cinema Organization?")
+    ok = v.check("محمد خزاعي (Mohammad Khazaei) heads Iran's Cinema Organization.", [1])
+    assert ok.supported, ok.reason
+    bad = v.check("Mohammad Mehdi Esmaeili heads Iran's Cinema Organization.", [1])
+    assert not bad.supported and "Esmaeili" in bad.reason
+
+
+def test_cli_ask_json_and_text(seed_copy, monkeypatch):
+    from coopqa import cli
+
+    monkeypatch.setattr("coopqa.llm.LLM", lambda settings=None: FakeLLM(
+        lambda u: claims(("Anar Karimov, the Culture Minister.", [number_of(u, KARIMOV)]))))
+    runner = CliRunner()
+    out = runner.invoke(cli.app, ["--home", str(seed_copy), "ask", Q_KARIMOV, "--json", "-k", "8"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["citations"][0]["id"] == "002_d149433968036d4b:s3" and data["answer"].endswith("[1].")
+    out = runner.invoke(cli.app, ["--home", str(seed_copy), "ask", Q_KARIMOV, "--lang", "auto"])
+    assert out.exit_code == 0, out.output
+    assert "Anar Karimov, the Culture Minister [1]." in out.stdout
+    assert "[1] 002_d149433968036d4b:s3" in out.stdout and KARIMOV in out.stdout
+    out = runner.invoke(cli.app, ["--home", str(seed_copy), "ask", Q_KARIMOV, "--lang", "de"])
+    assert out.exit_code != 0
+
+
+def test_model_answer_schema_is_bounded():
+    schema = ModelAnswer.model_json_schema()
+    assert schema["properties"]["claims"]["maxItems"] <= 6
+    claim = schema["$defs"]["Claim"]["properties"]
+    assert claim["text"]["maxLength"] <= 400 and claim["sources"]["maxItems"] <= 4
+
+
+# ------------------------------------------------------------------------------------------ real model
+
+
+def _real_coop(tmp_path: Path, seed_home: Path) -> CoopQA:
+    import shutil
+
+    from tests.test_llm import _real_settings
+
+    home = tmp_path / "qa-home"
+    shutil.copytree(seed_home, home)
+    settings = _real_settings(tmp_path).model_copy(update={"home": home, "cache": False, "n_ctx": 4096})
+    return CoopQA(settings)
+
+
+@pytest.mark.llm
+def test_real_model_answers_english_question_from_persian_article(tmp_path, seed_home):
+    coop = _real_coop(tmp_path, seed_home)
+    result = coop.ask("Who is the head of Kazakhstan's state cinema support centre, and which Iranian "
+                      "official did he meet?")
+    assert_contract(result, coop)
+    assert not result["abstained"], result
+    persian = [c for c in result["citations"] if c["doc_id"] == "004_5723fadb1fb4905d"]
+    assert persian, result
+    from coopqa.citations import name_in
+
+    assert any(name_in(result["answer"], n) for n in ("Talebi Matin", "Zhumagali", "طالبیمتین", "ژوماگالی"))
+
+
+@pytest.mark.llm
+def test_real_model_abstains_on_absent_topic(tmp_path, seed_home):
+    coop = _real_coop(tmp_path, seed_home)
+    for q in ("Which Iranian films were shown at a film festival in Brazil?",
+              "How much money did Azerbaijan commit to joint films with Iran?"):
+        result = coop.ask(q)
+        assert_contract(result, coop)
+        assert result["abstained"], result
