@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
 
-from coopqa.text import normalize
+from coopqa.text import detect_language, normalize
 from coopqa.translit import latinize
 
 _WORD = re.compile(r"\w+")
@@ -23,7 +23,9 @@ _CLITICS = ("وبال", "فبال", "وال", "بال", "فال", "کال", "ل�
 _MIN_SKELETON = 3
 _PERSIAN_STOPWORDS = frozenset(
     "و در به از که این آن با را برای تا است بود شد شده می هم نیز یا اما اگر باید های ها ای یک دو کرد کرده کند "
-    "کنند کردند گفت وی او ما ان خود بر پس چه چنین همچنین دیگر بین همه هر سال روز داشت دارد".split()
+    "کنند کردند گفت وی او ما ان خود بر پس چنین همچنین دیگر بین همه هر داشت دارد چه چی چیست چیزی کدام کسی "
+    "کسانی کجا چگونه چطور چرا چند چندین آیا درباره مورد قرار داشته باشد باشند بوده شود شوند کنید رسید رسیده "
+    "گرفت گرفته داد داده اند ایم نمی هیچ توسط طی ضمن سوی روی زیر".split()
 )
 
 
@@ -42,20 +44,23 @@ def _stopwords() -> frozenset[str]:
     return frozenset(words)
 
 
+Forms = dict[str, list[tuple[tuple[str, ...], str]]]
+
+
 @cache
-def lexicon() -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """First-token prefix (3 chars) → [(form tokens, concept id)] over all three languages."""
-    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+def lexicon(language: str) -> Forms:
+    """First-token prefix (3 chars) → [(form tokens, concept id)] for one language's column."""
+    column_of = {"en": 0, "ar": 1, "fa": 2}[language]
+    index: Forms = {}
     text = files("coopqa").joinpath("data/lexicon.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines()[1:]:
-        if not line.strip() or line.startswith("#"):
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("concept\t"):
             continue
         concept, *columns = line.split("\t")
-        for column in columns:
-            for form in column.split("|"):
-                parts = tuple(_WORD.findall(normalize(form)))
-                if parts and len(parts[0]) >= 3:
-                    index.setdefault(parts[0][:3], []).append((parts, concept.strip()))
+        for form in columns[column_of].split("|") if column_of < len(columns) else []:
+            parts = tuple(_WORD.findall(normalize(form)))
+            if parts and len(parts[0]) >= 3:
+                index.setdefault(parts[0][:3], []).append((parts, concept.strip()))
     for forms in index.values():
         forms.sort(key=lambda f: -sum(map(len, f[0])))  # longest form first
     return index
@@ -70,28 +75,45 @@ def _variants(token: str) -> Iterator[str]:
                 yield token[len(clitic) :]
 
 
-def _match_at(words: list[str], i: int) -> tuple[str, int] | None:
-    """(concept, number of words) of the longest lexicon form starting at words[i]."""
-    index = lexicon()
-    for variant in _variants(words[i]):
-        for parts, concept in index.get(variant[:3], ()):
-            if not variant.startswith(parts[0]) or i + len(parts) > len(words):
-                continue
-            if all(words[i + k].startswith(p) or any(v.startswith(p) for v in _variants(words[i + k]))
-                   for k, p in enumerate(parts[1:], 1)):
-                return concept, len(parts)
+def _part_matches(word: str, part: str) -> bool:
+    """A form word matches a text word as a prefix; words under 3 letters must match exactly."""
+    if len(part) < 3:
+        return word == part
+    return any(v.startswith(part) for v in _variants(word))
+
+
+def _match_at(words: list[str], i: int, index: Forms) -> tuple[str, int] | None:
+    """(concept, number of text words) of the longest lexicon form starting at words[i]. A word and the
+    next one may also match joined (Persian compounds are written with or without a zero-width joiner)."""
+    candidates = [(words[i], 1)]
+    if i + 1 < len(words) and _ARABIC_SCRIPT.match(words[i]):
+        candidates.append((words[i] + words[i + 1], 2))
+    for word, used in reversed(candidates):
+        for variant in _variants(word):
+            for parts, concept in index.get(variant[:3], ()):
+                if not variant.startswith(parts[0]) or i + used - 1 + len(parts) > len(words):
+                    continue
+                if used == 2 and _part_matches(words[i], parts[0]):
+                    continue  # the first word alone carries this form: no joining needed
+                rest = words[i + used : i + used - 1 + len(parts)]
+                if all(_part_matches(w, p) for w, p in zip(rest, parts[1:], strict=True)):
+                    return concept, used - 1 + len(parts)
     return None
 
 
-def index_terms(text: str) -> list[str]:
-    """Language-neutral terms of `text`: 'c:<concept>' for lexicon words, 'n:<skeleton>' for other
-    content words (names, places, rare terms), and digits as 'd:<number>'."""
+def index_terms(text: str, language: str | None = None) -> list[str]:
+    """Language-neutral terms of `text` (in `language`, detected when not given): 'c:<concept>' for
+    lexicon words, 'n:<skeleton>' for other content words that may be names (capitalised in Latin script;
+    any in Arabic script, which has no case) and 'd:<number>'."""
     words = _WORD.findall(normalize(text))
+    proper = {normalize(w) for w in _WORD.findall(text) if w[:1].isupper()}
+    script_index = lexicon(language or detect_language(text))
+    latin_index = lexicon("en")
     stop = _stopwords()
     terms: list[str] = []
     i = 0
     while i < len(words):
-        found = _match_at(words, i)
+        found = _match_at(words, i, script_index if _ARABIC_SCRIPT.match(words[i]) else latin_index)
         if found:
             terms.append(f"c:{found[0]}")
             i += found[1]
@@ -100,7 +122,7 @@ def index_terms(text: str) -> list[str]:
         i += 1
         if word.isdigit():
             terms.append(f"d:{word}")
-        elif word not in stop and len(word) >= 3:
+        elif word not in stop and len(word) >= 3 and (_ARABIC_SCRIPT.match(word) or word in proper):
             skeleton = latinize(word)
             if len(skeleton) >= _MIN_SKELETON:
                 terms.append(f"n:{skeleton}")

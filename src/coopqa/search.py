@@ -1,8 +1,15 @@
 """Hybrid sentence retrieval that treats English, Arabic and Persian fairly.
 
-Dense: e5 cosine from Chroma, queried per language so every language brings its own candidate pool, and
-calibrated per language (z-score within the pool) because e5-small scores same-language passages higher.
-Lexical: BM25 over normalised tokens, useful for names and exact terms within a language.
+Three signals, fused by weights chosen on the retrieval evals (see benchmarks/RESULTS.md):
+- dense: e5 cosine from Chroma, queried per language so each language brings its own candidate pool, and
+  calibrated per language — e5-small scores passages in the query's own language higher, so a sentence's
+  cosine is standardised against the distribution of all sentences of its language for this query
+  (mean q·μ_L and variance qᵀΣ_L q, from the language's embedding mean μ_L and covariance Σ_L);
+- concepts: BM25 over language-neutral terms (trilingual lexicon concepts, transliteration skeletons of
+  names, numbers), which match across scripts;
+- words: BM25 over normalised word tokens, for exact terms within a language.
+A document-level term adds the strength of the sentence's best neighbours, so the right article wins
+even when the answering sentence itself matches weakly.
 """
 
 from __future__ import annotations
@@ -11,11 +18,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from coopqa.concepts import index_terms
 from coopqa.embed import embed_query
 from coopqa.store import Store
 from coopqa.text import tokens
 
-POOL = 40
+POOL = 50
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Fusion weights (dense z-scores are the unit)."""
+
+    concepts: float = 4.5
+    words: float = 0.0
+    document: float = 1.0
 
 
 @dataclass
@@ -34,99 +51,118 @@ class Hit:
 class _Table:
     ids: list[str]
     texts: list[str]
-    langs: list[str]
+    langs: np.ndarray
+    docs: np.ndarray
     position: dict[str, int]
-    bm25: object | None
+    doc_starts: np.ndarray
+    concept_bm25: object
+    word_bm25: object
+    stats: dict[str, tuple[np.ndarray, np.ndarray]]  # language → (mean vector, covariance)
 
 
-def _load_table(store: Store) -> _Table:
+def _bm25(corpus: list[list[str]]) -> object:
     import bm25s
 
-    ids, texts, langs = [], [], []
+    index = bm25s.BM25()
+    index.index([terms or ["\u2205"] for terms in corpus], show_progress=False)
+    return index
+
+
+def _load_table(store: Store) -> _Table | None:
+    ids, texts, langs, docs = [], [], [], []
     for doc in store.documents():
         for s in doc.sentences:
             if not s.boilerplate:
                 ids.append(s.id)
                 texts.append(s.text)
                 langs.append(doc.language)
-    bm25 = None
-    if ids:
-        bm25 = bm25s.BM25()
-        bm25.index([tokens(t) or ["\u2205"] for t in texts], show_progress=False)
-    return _Table(ids, texts, langs, {i: n for n, i in enumerate(ids)}, bm25)
+                docs.append(doc.doc_id)
+    if not ids:
+        return None
+    vectors, _ = store.embeddings_for(texts)
+    lang_arr = np.array(langs)
+    stats = {}
+    for lang in sorted(set(langs)):
+        vecs = vectors[lang_arr == lang].astype(np.float64)
+        cov = np.cov(vecs.T) if len(vecs) > 1 else np.eye(vecs.shape[1]) * 1e-3
+        stats[lang] = (vecs.mean(0), cov)
+    doc_arr = np.array(docs)
+    starts = np.flatnonzero(np.r_[True, doc_arr[1:] != doc_arr[:-1]])
+    return _Table(
+        ids, texts, lang_arr, doc_arr, {i: n for n, i in enumerate(ids)}, starts,
+        _bm25([index_terms(t, lang) for t, lang in zip(texts, langs, strict=True)]),
+        _bm25([tokens(t) for t in texts]), stats,
+    )
+
+
+def _normalised(scores: np.ndarray) -> np.ndarray:
+    top = scores.max() if len(scores) else 0.0
+    return scores / top if top > 0 else scores
 
 
 class Retriever:
     """Searches the citable sentences of a store."""
 
-    def __init__(self, store: Store, lexical_weight: float = 0.3):
+    def __init__(self, store: Store, weights: Weights | None = None):
         self.store = store
-        self.lexical_weight = lexical_weight
+        self.weights = weights or Weights()
         self._table: _Table | None = None
         self._version = ""
 
     @property
-    def table(self) -> _Table:
+    def table(self) -> _Table | None:
         version = self.store.version()
-        if self._table is None or version != self._version:
+        if version != self._version:
             self._table, self._version = _load_table(self.store), version
         return self._table
 
-    def _dense(self, query: str, languages: list[str]) -> dict[str, dict[str, float]]:
-        """Cosine similarities of each language's top POOL sentences, per language."""
-        from llama_index.core.vector_stores.types import (
-            MetadataFilter,
-            MetadataFilters,
-            VectorStoreQuery,
-        )
+    def _dense(self, qvec: np.ndarray, languages: list[str]) -> dict[str, float]:
+        """Calibrated cosine (z-score within the sentence's language) of each language's top POOL."""
+        from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
 
-        qvec = embed_query(query, self.store.settings.threads).tolist()
-        pools: dict[str, dict[str, float]] = {}
-        for lang in languages:
-            result = self.store.vector_store.query(
-                VectorStoreQuery(
-                    query_embedding=qvec, similarity_top_k=POOL,
-                    filters=MetadataFilters(filters=[MetadataFilter(key="lang", value=lang)]),
-                )
-            )
-            pools[lang] = dict(zip(result.ids or [], result.similarities or [], strict=True))
-        return pools
-
-    def _lexical(self, query: str) -> np.ndarray:
         table = self.table
-        q = tokens(query)
-        if not q or table.bm25 is None:
-            return np.zeros(len(table.ids))
-        scores = np.asarray(table.bm25.get_scores(q), dtype=np.float64)
-        top = scores.max()
-        return scores / top if top > 0 else scores
+        assert table is not None
+        out: dict[str, float] = {}
+        for lang in languages:
+            mean, cov = table.stats[lang]
+            mu, sd = float(qvec @ mean), float(np.sqrt(max(qvec @ cov @ qvec, 1e-9)))
+            result = self.store.vector_store.query(VectorStoreQuery(
+                query_embedding=qvec.tolist(), similarity_top_k=POOL,
+                filters=MetadataFilters(filters=[MetadataFilter(key="lang", value=lang)]),
+            ))
+            for sid, cos in zip(result.ids or [], result.similarities or [], strict=True):
+                out[sid] = (cos - mu) / sd
+        return out
 
     def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
         """The k best sentences for `query` (optionally only in documents of language `lang`)."""
         table = self.table
-        if not table.ids:
+        if table is None:
             return []
-        languages = [lang] if lang else sorted(set(table.langs))
-        pools = self._dense(query, languages)
-        lexical = self._lexical(query)
-        scored: dict[str, dict[str, float]] = {}
-        for pool in pools.values():
-            if not pool:
-                continue
-            values = np.array(list(pool.values()))
-            mean, std = values.mean(), values.std() + 1e-6
-            for sid, cos in pool.items():
-                scored[sid] = {"dense": float(cos), "z": float((cos - mean) / std)}
-        for n in np.argsort(-lexical)[:POOL]:
-            if lexical[n] > 0 and (not lang or table.langs[n] == lang):
-                scored.setdefault(table.ids[n], {"dense": 0.0, "z": 0.0})
-        hits = []
-        for sid, parts in scored.items():
-            n = table.position.get(sid)
-            if n is None:
-                continue
-            parts["lexical"] = float(lexical[n])
-            score = parts["z"] + self.lexical_weight * parts["lexical"] * 3
-            hits.append(Hit(sid, sid.rsplit(":s", 1)[0], score, table.texts[n], table.langs[n], parts))
-        hits.sort(key=lambda h: -h.score)
-        return hits[:k]
+        languages = [lang] if lang else sorted(table.stats)
+        if lang and lang not in table.stats:
+            return []
+        qvec = embed_query(query, self.store.settings.threads).astype(np.float64)
+        dense = self._dense(qvec, languages)
+        q_terms, q_words = index_terms(query), tokens(query)
+        concepts = _normalised(np.asarray(table.concept_bm25.get_scores(q_terms))) if q_terms else 0 * table.langs
+        words = _normalised(np.asarray(table.word_bm25.get_scores(q_words))) if q_words else 0 * table.langs
+        floor = min(dense.values(), default=0.0)
+        w = self.weights
+        base = np.full(len(table.ids), floor)
+        for sid, z in dense.items():
+            base[table.position[sid]] = z
+        base = base + w.concepts * concepts + w.words * words
+        if lang:
+            base[table.langs != lang] = -np.inf
+        score = base.copy()
+        if w.document:  # sentences of a document are contiguous in the table
+            best = np.maximum.reduceat(base, table.doc_starts)
+            score += w.document * np.repeat(best, np.diff(np.append(table.doc_starts, len(base))))
+        order = np.argsort(-score)[:k]
+        return [
+            Hit(table.ids[n], str(table.docs[n]), float(score[n]), table.texts[n], str(table.langs[n]),
+                {"dense": float(dense.get(table.ids[n], floor)), "concepts": float(concepts[n]),
+                 "words": float(words[n])})
+            for n in order if np.isfinite(score[n])
+        ]
