@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -60,3 +60,58 @@ class CoopQA:
         """Answer `question` with verified citations (the contract's answer JSON), in the question's language
         (`lang`: 'auto'/None to detect, or en/ar/fa); abstains when the corpus does not say."""
         return self.answers.ask(question, k=k, lang=lang)
+
+    # ---- visit summaries (coopqa.summarize) ----------------------------------------------------------------
+
+    @cached_property
+    def llm(self) -> Any:
+        """The LLM (coopqa.llm.LLM) shared by summaries and answers; tests may replace it with a fake."""
+        from coopqa.llm import LLM
+
+        return LLM(self.settings)
+
+    @cached_property
+    def summaries(self) -> Any:
+        """Stored summaries under <home>/summaries (coopqa.summarize.SummaryStore)."""
+        from coopqa.summarize import SummaryStore
+
+        return SummaryStore(self.settings.home / "summaries")
+
+    def _model_name(self) -> str:
+        return str(getattr(self.llm, "model", "") or "")
+
+    def summarize(self, doc_id: str, *, refresh: bool = False) -> dict:
+        """The verified visit summary of a document (the contract JSON), stored under
+        <home>/summaries/<doc_id>.json and reused while the document, model and prompts are unchanged.
+        Raises CoopqaError for an unknown document and coopqa.model_files.LLMError when the model fails."""
+        from coopqa.summarize import SummaryStore, prompt_hash, summarize_document, to_json
+
+        doc = self.document(doc_id)
+        model = self._model_name()
+        key = SummaryStore.key(doc, model, prompt_hash())
+        if not refresh and (stored := self.summaries.get(doc_id, key)) is not None:
+            return stored
+        summary, stats = summarize_document(doc, self.llm, model_name=model)
+        data = to_json(summary)
+        self.summaries.put(doc_id, key, data, stats)
+        return data
+
+    def summarize_many(self, doc_ids: Iterable[str] | None = None, *, refresh: bool = False
+                       ) -> Iterator[tuple[str, dict | None, str | None]]:
+        """(doc_id, summary, None) or (doc_id, None, one-line error) for each document (default: all); a
+        document whose model call fails does not stop the others."""
+        from coopqa.model_files import LLMError
+
+        for doc_id in list(doc_ids) if doc_ids is not None else [r["doc_id"] for r in self.docs()]:
+            try:
+                yield doc_id, self.summarize(doc_id, refresh=refresh), None
+            except (LLMError, CoopqaError) as e:
+                yield doc_id, None, " ".join(str(e).split())
+
+    def briefing(self, *, country: str | None = None, since: str | None = None, until: str | None = None,
+                 fmt: str = "md") -> str:
+        """A briefing over the stored summaries (coopqa.brief): newest first, grouped by partner country."""
+        from coopqa.brief import build_briefing, render
+
+        entries = build_briefing(self.summaries.all(), self.store, country=country, since=since, until=until)
+        return render(entries, fmt=fmt, country=country, since=since, until=until)

@@ -23,82 +23,21 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from coopqa.dates import find_dates
+from coopqa.citations import COUNTRY_ALIASES, canonical_country, date_matches, states  # noqa: F401 (re-exported)
+from coopqa.citations import agreement_in as _agreement_in
+from coopqa.citations import country_in as _country_in
+from coopqa.citations import date_in as _date_in
+from coopqa.citations import org_in as _org_in
 from coopqa.labels import CrossDocItem, Label, RetrievalQuery
 from coopqa.text import normalize, tokens
-from coopqa.translit import mentions, names_match
+from coopqa.translit import names_match
 from coopqa.types import Document
 
-# English short name → other names it goes by: official forms, adjectives, Arabic and Persian spellings.
-COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
-    "Iran": ("Islamic Republic of Iran", "IR Iran", "Iranian", "ایران", "إيران"),
-    "Iraq": ("Republic of Iraq", "Iraqi", "العراق", "عراق"),
-    "Syria": ("Syrian Arab Republic", "Syrian", "سوريا", "سوریه"),
-    "Lebanon": ("Lebanese", "لبنان"),
-    "Turkey": ("Türkiye", "Turkiye", "Turkish", "تركيا", "ترکیه"),
-    "Azerbaijan": ("Republic of Azerbaijan", "Azerbaijani", "Azeri", "أذربيجان", "آذربایجان"),
-    "Armenia": ("Armenian", "أرمينيا", "ارمنستان"),
-    "Georgia": ("Georgian", "جورجيا", "گرجستان"),
-    "Russia": ("Russian Federation", "Russian", "روسيا", "روسیه"),
-    "Belarus": ("Republic of Belarus", "Belarusian", "Byelorussia", "بيلاروسيا", "روسيا البيضاء", "بلاروس"),
-    "Kazakhstan": ("Republic of Kazakhstan", "Kazakh", "Kazakhstani", "كازاخستان", "قزاقستان"),
-    "Uzbekistan": ("Uzbek", "أوزبكستان", "ازبکستان"),
-    "Tajikistan": ("Tajik", "طاجيكستان", "تاجیکستان"),
-    "Turkmenistan": ("Turkmen", "تركمانستان", "ترکمنستان"),
-    "Kyrgyzstan": ("Kyrgyz", "قيرغيزستان", "قرقیزستان"),
-    "Afghanistan": ("Afghan", "أفغانستان", "افغانستان"),
-    "Pakistan": ("Pakistani", "باكستان", "پاکستان"),
-    "India": ("Indian", "الهند", "هند"),
-    "China": ("People's Republic of China", "PRC", "Chinese", "الصين", "چین"),
-    "Egypt": ("Egyptian", "مصر"),
-    "Tunisia": ("Tunisian", "تونس"),
-    "Algeria": ("Algerian", "الجزائر", "الجزایر"),
-    "Qatar": ("Qatari", "قطر"),
-    "Oman": ("Omani", "سلطنة عمان", "عمان"),
-    "Venezuela": ("Venezuelan", "فنزويلا", "ونزوئلا"),
-    "Cuba": ("Cuban", "كوبا", "کوبا"),
-    "Serbia": ("Serbian", "صربيا", "صربستان"),
-    "Italy": ("Italian", "إيطاليا", "ایتالیا"),
-    "France": ("French", "فرنسا", "فرانسه"),
-}
-_OFFICIAL_PREFIX = re.compile(
-    r"^(the )?((islamic|federal|people's|democratic|arab|socialist|united) )*"
-    r"(republic|kingdom|state|federation) of "
-)
 _ORG_STOPWORDS = frozenset({"the", "of", "and", "for", "in", "on", "at", "to"})
-# Words that name each agreement kind, normalised (coopqa.text.normalize) Arabic/Persian included.
-_AGREEMENT_WORDS = {
-    "mou": ("memorandum", "mou", "مذکره", "تفاهم"),
-    "agreement": ("agreement", "accord", "deal", "pact", "اتفاق", "توافق", "موافقت"),
-    "contract": ("contract", "عقد", "قرارداد"),
-    "protocol": ("protocol", "بروتوکول", "بروتکول", "پروتکل"),
-    "program": ("program", "برنامج", "برنامه"),
-}
 _MARKER = re.compile(r"\[\d+\]")
 
 
 # ---------------------------------------------------------------- matching rules
-
-
-def _canon(name: str) -> str:
-    return _OFFICIAL_PREFIX.sub("", normalize(name))
-
-
-_COUNTRY_LOOKUP = {_canon(f): c for c, forms in COUNTRY_ALIASES.items() for f in (c, *forms)}
-
-
-def canonical_country(name: str) -> str:
-    """The English short name of a country given any of its names ('Islamic Republic of Iran' → 'Iran');
-    unknown names come back normalised, without 'Republic of'-style prefixes."""
-    key = _canon(name)
-    return _COUNTRY_LOOKUP.get(key, key)
-
-
-def date_matches(predicted: str | None, label: str | None) -> bool:
-    """Whether a predicted ISO date is right at the label's precision (see the module docstring)."""
-    if predicted is None or label is None:
-        return predicted == label
-    return predicted.startswith(label) and predicted[len(label):len(label) + 1] in ("", "-")
 
 
 def _org_key(name: str) -> str:
@@ -117,45 +56,6 @@ def _org_match(a: str, b: str) -> bool:
 
 def _place_match(a: str, b: str) -> bool:
     return normalize(a) == normalize(b) or names_match(a, b)
-
-
-def _present(value: str, text: str) -> bool:
-    """A normalised phrase in normalised text; Latin phrases must start at a word start."""
-    phrase, body = normalize(value), normalize(text)
-    if not phrase:
-        return False
-    if phrase.isascii():
-        return re.search(rf"(?<!\w){re.escape(phrase)}", body) is not None
-    return phrase in body
-
-
-def _country_in(text: str, country: str, extra: Mapping[str, Iterable[str]]) -> bool:
-    canonical = canonical_country(country)
-    forms = {country, *COUNTRY_ALIASES.get(canonical, ()), *extra.get(canonical, ()), *extra.get(country, ())}
-    return any(_present(f, text) for f in forms) or mentions(text, country)
-
-
-def _date_in(text: str, date: str, date_text: str | None) -> bool:
-    """The cited text states the date: its `date_text`, or a date mention at least as precise as it."""
-    if date_text and _present(date_text, text):
-        return True
-    year = int(date[:4]) if date[:4].isdigit() else None
-    return any(date_matches(m.iso, date) for m in find_dates(text, default_year=year))
-
-
-def states(text: str, *values: str | None) -> bool:
-    """Whether the text states one of the values: as a normalised phrase or as a name in any script."""
-    return any(v and (_present(v, text) or mentions(text, v)) for v in values)
-
-
-def _org_in(text: str, *names: str | None) -> bool:
-    body = normalize(text)
-    return any(n and fuzz.partial_ratio(normalize(n), body) >= 90 for n in names)
-
-
-def _agreement_in(text: str, kind: str) -> bool:
-    body = normalize(text)
-    return any(w in body for w in _AGREEMENT_WORDS.get(kind.lower(), ()))
 
 
 # ---------------------------------------------------------------- summaries vs labels

@@ -1,0 +1,906 @@
+"""Visit summaries whose every field cites the sentences that prove it — validated, not trusted.
+
+Code does what code does better; the model copies short spans from numbered sentences:
+
+- date: `coopqa.dates.find_dates` over citable sentences (the first full date, else a partial date in the
+  lead), citing its sentence;
+- countries: country names/demonyms (coopqa.citations) ranked by prominence: Iran and the main partner, plus
+  the countries verified participants speak for; English short names from CLDR;
+- cooperation areas: the model picks from the label enum and cites, checked against a trilingual cue map
+  (`AREA_CUES`), which also proposes areas on its own (`areas="both"`, measured best; see
+  benchmarks/RESULTS.md);
+- participants, organisations, agreements, follow-ups, title, summary and location: small
+  schema-constrained calls over the same numbered article (the prefix is cached by llama.cpp), whose
+  evidence numbers are restricted to citable sentences by the JSON schema itself.
+
+Every item is then verified against its cited sentences (coopqa.citations): names copied verbatim, countries
+and dates stated, roles/organisations overlapping. Failed items are sent back once with the reasons; what
+still fails goes to `dropped` with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+
+from coopqa import citations as cite
+from coopqa.dates import find_dates
+from coopqa.labels import AGREEMENT_KINDS, AGREEMENT_STATUSES, COOPERATION_AREAS
+from coopqa.prompts import load_prompt
+from coopqa.text import normalize, tokens
+from coopqa.translit import mentions, names_match
+from coopqa.types import Document, Sentence, sentence_number
+from coopqa.visit import (
+    Agreement,
+    Area,
+    Country,
+    Dropped,
+    FollowUp,
+    Location,
+    Organization,
+    Participant,
+    VisitSummary,
+)
+
+PIPELINE_VERSION = 3
+PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
+                "summarize_overview", "summarize_retry", "summarize_retry_overview")
+LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
+MAX_PROMPT_CHARS = 9000  # ~3k tokens of article at worst (Arabic script); later sentences are left out
+IRAN = "IR"
+AreasMode = Literal["llm", "cues", "both"]
+
+
+class Extractor(Protocol):
+    """What the pipeline needs of coopqa.llm.LLM (tests pass a fake)."""
+
+    def extract(self, messages: Any, response_model: Any, **kwargs: Any) -> Any: ...
+
+
+# ---------------------------------------------------------------- cooperation-area cues (en / ar / fa)
+
+# Normalised cue words per area: Latin cues match at a word start, Arabic-script cues anywhere in a word
+# (clitics and suffixes attach). General domain vocabulary, not taken from any evaluation article.
+AREA_CUES: dict[str, tuple[str, ...]] = {
+    "co_production": ("co-produc", "coproduc", "co produc", "joint produc", "joint film", "jointly produc",
+                      "joint feature", "produce joint", "production of joint", "joint project",
+                      "إنتاج مشترك", "الإنتاج المشترك", "الإنتاجات المشتركة", "إنتاجات مشتركة",
+                      "تولید مشترک", "تولیدات مشترک", "ساخت مشترک", "مشارکت در تولید"),
+    "film_exchange_distribution": ("exchange of films", "film exchange", "exchanging films", "distribut",
+                                   "screening of films", "films will be screened", "release of", "dubbed into",
+                                   "تبادل الأفلام", "تبادل الافلام", "توزيع", "عرض الأفلام",
+                                   "تبادل فیلم", "توزیع", "اکران", "پخش"),
+    "festivals": ("festival", "مهرجان", "جشنواره"),
+    "film_weeks": ("film week", "films week", "week of", "cinema week", "أسبوع", "اسبوع", "هفته فیلم",
+                   "هفته فیلمهای", "هفته فیلم های", "هفته سینما", "هفته سینمای"),
+    "training_workshops": ("training", "workshop", "course", "master class", "masterclass", "تدريب", "تدريبية",
+                           "ورش", "ورشة", "دورات", "دورة", "آموزش", "کارگاه", "دوره", "دورههای"),
+    "academic_exchange": ("academic", "universit", "lecturer", "student", "scholar", "faculty", "أكاديمي",
+                          "جامعة", "جامعات", "طلاب", "الطلبة", "أساتذة", "دانشگاه", "دانشجو", "آکادمیک",
+                          "دانشگاهی", "اساتید"),
+    "dubbing": ("dubbing", "dubbed", "dub ", "subtitl", "دبلجة", "مدبلجة", "الدبلجة", "دوبله", "زیرنویس"),
+    "archives_libraries": ("archive", "librar", "manuscript", "film museum", "restoration", "أرشيف", "الأرشيف",
+                           "مكتبة", "المكتبة", "مخطوط", "آرشیو", "کتابخانه", "فیلمخانه", "نسخ خطی", "مرمت"),
+    "locations_studios_facilities": ("location", "studio", "facilit", "filming sites", "استوديو", "استديو",
+                                     "مواقع التصوير", "مرافق", "استودیو", "لوکیشن", "امکانات فنی",
+                                     "تجهیزات", "شهرک سینمایی"),
+    "expert_exchange": ("exchange of experience", "exchange experience", "exchanging experience", "specialist",
+                        "expert", "experiences", "know-how", "exchange of views on experience",
+                        "تبادل الخبرات", "خبرات", "خبراء", "الخبراء", "تبادل التجارب", "تبادل تجربه",
+                        "تبادل تجربیات", "کارشناس", "متخصص", "تجربیات", "تجارب"),
+    "ai_media_training": ("artificial intelligence", " ai ", "ai-", "الذكاء الاصطناعي", "هوش مصنوعی"),
+    "joint_committee": ("joint committee", "working group", "joint commission", "committee", "task force",
+                        "لجنة مشتركة", "اللجنة المشتركة", "لجنة", "فريق عمل", "کمیته مشترک", "کارگروه",
+                        "کمیسیون مشترک", "کمیته", "ستاد مشترک"),
+    "animation": ("animat", "cartoon", "رسوم متحركة", "الرسوم المتحركة", "أنيميشن", "انیمیشن", "انيميشن",
+                  "پویانمایی", "کارتون"),
+    "documentary": ("documentar", "وثائقي", "وثائقية", "الوثائقي", "مستند"),
+    "children_youth": ("children", "child", "youth", "young", "teenage", "kids", "أطفال", "الأطفال", "الطفل",
+                       "للأطفال", "الشباب", "الناشئة", "کودک", "نوجوان", "جوانان", "کودکان"),
+    "market_access": ("market", "box office", "سوق", "أسواق", "الأسواق", "بازار", "بازارهای"),
+}
+_AREA_PATTERNS: dict[str, list[re.Pattern[str]]] = {}
+
+
+def _cue_patterns(area: str) -> list[re.Pattern[str]]:
+    if area not in _AREA_PATTERNS:
+        pats = []
+        for cue in AREA_CUES[area]:
+            c = normalize(cue) if cue.strip() else cue
+            if cue.startswith(" "):  # a whole short word such as " ai "
+                pats.append(re.compile(rf"(?<!\w){re.escape(c.strip())}(?!\w)"))
+            elif c.isascii():
+                pats.append(re.compile(rf"(?<!\w){re.escape(c)}"))
+            else:
+                pats.append(re.compile(re.escape(c)))
+        _AREA_PATTERNS[area] = pats
+    return _AREA_PATTERNS[area]
+
+
+def area_cued(area: str, text: str) -> bool:
+    """Whether the text has a cue word of the cooperation area (any of the three languages)."""
+    body = normalize(text)
+    return any(p.search(body) for p in _cue_patterns(area))
+
+
+def areas_by_cue(sentences: Iterable[Sentence]) -> dict[str, list[str]]:
+    """Area → ids of the sentences with a cue for it (in reading order)."""
+    found: dict[str, list[str]] = {}
+    for s in sentences:
+        for area in COOPERATION_AREAS:
+            if area_cued(area, s.text):
+                found.setdefault(area, []).append(s.id)
+    return found
+
+
+# ---------------------------------------------------------------- the document as the model sees it
+
+
+@dataclass
+class DocView:
+    """The citable sentences of a document, numbered by their sentence number N (doc:sN)."""
+
+    doc: Document
+    citable: list[Sentence]
+    numbers: list[int]
+
+    @classmethod
+    def of(cls, doc: Document, max_chars: int = MAX_PROMPT_CHARS) -> DocView:
+        citable, used = [], 0
+        for s in doc.sentences:
+            if s.boilerplate or not s.text.strip():
+                continue
+            if used + len(s.text) > max_chars and citable:
+                break
+            citable.append(s)
+            used += len(s.text) + 8
+        return cls(doc, citable, [sentence_number(s.id) or 0 for s in citable])
+
+    def numbered(self) -> str:
+        return "\n".join(f"[{n}] {' '.join(s.text.split())}" for n, s in zip(self.numbers, self.citable,
+                                                                              strict=True))
+
+    def sid(self, n: int) -> str:
+        return f"{self.doc.doc_id}:s{n}"
+
+    def valid(self, n: object) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool) and n in self._set
+
+    @property
+    def _set(self) -> set[int]:
+        return set(self.numbers)
+
+    def text(self, ns: Iterable[int]) -> str:
+        by_n = dict(zip(self.numbers, self.citable, strict=True))
+        return " ".join(by_n[n].text for n in ns if n in by_n)
+
+    def sentences_where(self, check: Callable[[str], bool]) -> list[int]:
+        return [n for n, s in zip(self.numbers, self.citable, strict=True) if check(s.text)]
+
+
+# ---------------------------------------------------------------- what the model fills (built per document)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+def _evidence_field(numbers: Sequence[int]) -> Any:
+    """Sentence numbers: the JSON schema (hence constrained decoding) allows only citable ones; validation
+    accepts any integer so that a server without constrained decoding gets its forged ids dropped by the
+    verifier, item by item, instead of failing the whole call."""
+    ev = Annotated[int, WithJsonSchema({"type": "integer", "enum": list(numbers)})] if numbers else int
+    return (list[ev], Field(min_length=1, max_length=4, description="numbers of the sentences that state it"))
+
+
+def _choice(values: Sequence[str]) -> Any:
+    """A contract enum: validated."""
+    return Literal.__getitem__(tuple(values)) if values else str  # type: ignore[attr-defined]
+
+
+def _soft_choice(values: Sequence[str]) -> Any:
+    """One of the given strings in the schema (constrained decoding), any string in validation."""
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": list(values)})] if values else str
+
+
+def response_models(view: DocView, country_names: Sequence[str]) -> dict[str, type[BaseModel]]:
+    """The per-document response models: evidence numbers restricted to citable sentences and countries to
+    those the article names, so constrained decoding cannot produce a forged id or an unnamed country."""
+    ev = _evidence_field(view.numbers)
+    country = (_soft_choice(country_names) | None, None)
+    short = {"max_length": 120}
+    person = create_model(
+        "Person", __base__=_Out, evidence=ev,
+        name_original=(str, Field(max_length=80)), name=(str, Field(max_length=80)),
+        role=(str | None, Field(None, **short)), organization=(str | None, Field(None, **short)), country=country,
+    )
+    people = create_model("People", __base__=_Out, participants=(list[person], Field(max_length=6)))
+    org = create_model(
+        "Org", __base__=_Out, evidence=ev, name_original=(str, Field(max_length=120)),
+        name=(str, Field(max_length=120)), country=country,
+    )
+    agreement = create_model(
+        "Deal", __base__=_Out, evidence=ev, kind=(_choice(AGREEMENT_KINDS), ...),
+        status=(_choice(AGREEMENT_STATUSES), ...),
+        parties=(list[_soft_choice(country_names)], Field(default_factory=list, max_length=4)),
+        description=(str, Field("", max_length=200)),
+    )
+    orgs = create_model("OrgsAndDeals", __base__=_Out, organizations=(list[org], Field(max_length=6)),
+                        agreements=(list[agreement], Field(max_length=3)))
+    area = create_model("AreaPick", __base__=_Out, area=(_choice(COOPERATION_AREAS), ...), evidence=ev)
+    areas = create_model("Areas", __base__=_Out, areas=(list[area], Field(max_length=12)))
+    place = create_model("Place", __base__=_Out, city=(str | None, Field(None, max_length=60)), country=country,
+                         evidence=(ev[0], Field(default_factory=list, max_length=3)))
+    follow = create_model("Next", __base__=_Out, text=(str, Field(max_length=200)), evidence=ev)
+    overview = create_model(
+        "Overview", __base__=_Out, title=(str, Field(max_length=140)), summary=(str, Field(max_length=600)),
+        summary_evidence=ev, location=(place, ...), follow_ups=(list[follow], Field(default_factory=list,
+                                                                                       max_length=4)),
+    )
+    return {"people": people, "orgs": orgs, "areas": areas, "overview": overview}
+
+
+# ---------------------------------------------------------------- run bookkeeping
+
+
+@dataclass
+class RunStats:
+    """What one document's summary cost: LLM calls, tokens, llama.cpp's own timings, wall time."""
+
+    calls: int = 0
+    cached_calls: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    llama_ms: float = 0.0  # prompt_ms + predicted_ms reported by llama.cpp
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def account(self, llm: Any) -> None:
+        last = getattr(llm, "last", None)
+        self.calls += 1
+        if last is None:
+            return
+        self.cached_calls += bool(getattr(last, "cached", False))
+        self.prompt_tokens += getattr(last, "prompt_tokens", 0) or 0
+        self.completion_tokens += getattr(last, "completion_tokens", 0) or 0
+        self.llm_seconds += getattr(last, "seconds", 0.0) or 0.0
+        self.llama_ms += (getattr(last, "prompt_ms", 0.0) or 0.0) + (getattr(last, "predicted_ms", 0.0) or 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def prompt_hash(extra: str = "") -> str:
+    """Changes whenever a prompt file, the pipeline version or a pipeline option changes."""
+    h = hashlib.sha256(f"v{PIPELINE_VERSION}|{extra}".encode())
+    for name in PROMPT_NAMES:
+        h.update(load_prompt(name).encode("utf-8"))
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- verification
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    reason: str = ""
+
+
+def _numbers(item: Any) -> list[int]:
+    return [n for n in (getattr(item, "evidence", None) or []) if isinstance(n, int)]
+
+
+def check_evidence(view: DocView, numbers: Sequence[object]) -> Verdict:
+    """Every cited number must be a citable sentence of this document (and there must be one)."""
+    if not numbers:
+        return Verdict(False, "cites no sentence")
+    bad = [n for n in numbers if not view.valid(n)]
+    if bad:
+        return Verdict(False, f"cites sentence {bad[0]}, which is not a citable sentence of the article")
+    return Verdict(True)
+
+
+def _span_in(text: str, span: str) -> bool:
+    """A copied span occurs in the text after normalisation (spaces and ZWNJ folded)."""
+    a, b = normalize(span), normalize(text)
+    return bool(a) and (a in b or a.replace(" ", "") in b.replace(" ", ""))
+
+
+_CAPWORDS = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|ibn\s+|de\s+|van\s+)?[A-Z][\w'’-]+)+")
+_NOT_NAMES = frozenset(tokens(
+    "the of and minister ministry president ambassador director head deputy secretary general organization "
+    "organisation institute foundation center centre agency council committee film films cinema culture "
+    "cultural islamic republic national international festival university library archives embassy "
+    "guidance media art arts fine academy week weeks state studio studios house day days news union "
+    "association society chairman chief counsellor counselor cultural attache office department bureau"
+))
+
+
+def unsupported_names(text: str, source: str, known: Iterable[str] = ()) -> list[str]:
+    """Person-like names (two or more capitalised words, not institutional words) in an English `text` that
+    the `source` text (any script) does not mention, nor any of the `known` verified names."""
+    known = [k for k in known if k]
+    out = []
+    for m in _CAPWORDS.finditer(text):
+        phrase = m.group()
+        words = [w for w in tokens(phrase) if w not in _NOT_NAMES]
+        if len(words) < 2 or cite.countries_in(phrase):
+            continue
+        candidate = " ".join(words)
+        if mentions(source, candidate) or any(names_match(candidate, k) or mentions(k, candidate) for k in known):
+            continue
+        out.append(phrase)
+    return out
+
+
+def _digits(text: str) -> set[str]:
+    return set(re.findall(r"\d+", normalize(text)))
+
+
+def unsupported_numbers(text: str, source: str) -> list[str]:
+    """Numbers in `text` that the source does not contain (after folding digits)."""
+    have = _digits(source)
+    return sorted(d for d in _digits(text) if d not in have and not (len(d) == 4 and d in " ".join(have)))
+
+
+_ORG_WORDS = frozenset(tokens(
+    "organization organisation ministry institute institution foundation center centre agency council committee "
+    "commission festival university library archive archives museum embassy office department bureau union "
+    "association society academy school college company corporation studio studios network channel radio tv "
+    "television broadcasting house group film-fond fund chamber network federation guild club theatre theater "
+    "منظمة وزارة وزاره مؤسسة موسسه مركز مرکز هيئة هیئه مهرجان جامعة جامعه مكتبة مکتبه دار سفارة سفاره اتحاد "
+    "شركة شرکه نقابة نقابه أكاديمية اکادیمیه معهد مجلس لجنة لجنه قناة قناه إذاعة اذاعه تلفزيون تلفزیون "
+    "سازمان وزارت وزارتخانه بنیاد موسسه مؤسسه جشنواره دانشگاه کتابخانه سفارت انجمن شرکت خانه آکادمی شورا "
+    "کمیته اداره رایزنی آژانس ستاد فیلمخانه کانون صدا سیما شبکه استودیو مدرسه دانشکده آرشیو موزه"
+))
+
+
+def looks_like_org(original: str, name: str, language: str) -> bool:
+    """An organisation name, not a clause or a common noun: it has an institution word (any language), or,
+    in Latin script, it is capitalised like a proper noun (every content word) — 'Gosfilmofond', 'IRNA'."""
+    words = tokens(original) + tokens(name)
+    if any(w in _ORG_WORDS or w.rstrip("s") in _ORG_WORDS for w in words):
+        return True
+    for candidate in (original, name):
+        content = [w for w in re.findall(r"[A-Za-z][\w'-]*", candidate) if w.lower() not in _STOPWORDS_EN]
+        if content and all(w[0].isupper() for w in content) and len(content) <= 6:
+            return True
+    return False
+
+
+_STOPWORDS_EN = frozenset("the of and for in on at to a an de la du".split())
+_SIGN_WORDS = tuple(normalize(w) for w in ("sign", "seal", "inked", "concluded", "وقع", "توقيع", "التوقيع", "وقعت",
+                                           "وقعا", "امضا", "امضای", "منعقد", "انعقاد"))
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+@dataclass
+class Pipeline:
+    """Summarise one document with an Extractor (coopqa.llm.LLM or a fake)."""
+
+    llm: Extractor
+    model_name: str = ""
+    areas: AreasMode = "both"
+    retry: bool = True
+    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 600, "orgs": 700, "areas": 400,
+                                                                "overview": 500})
+
+    def run(self, doc: Document) -> tuple[VisitSummary, RunStats]:
+        started = time.perf_counter()
+        stats = RunStats()
+        view = DocView.of(doc)
+        out = VisitSummary(doc_id=doc.doc_id, language=doc.language, model=self.model_name)
+        dropped: list[Dropped] = []
+        self._date(view, out)
+        ranked = self._country_ranking(view)
+        names = [cite.english_country(c) for c in ranked]
+        if view.citable:
+            models = response_models(view, names)
+            base = self._messages(view)
+            self._people(view, base, models, out, dropped, stats)
+            self._orgs(view, base, models, out, dropped, stats, names)
+            self._areas(view, base, models, out, dropped, stats)
+            self._countries(view, ranked, out)
+            self._overview(view, base, models, out, dropped, stats)
+        out.dropped = dropped
+        stats.seconds = time.perf_counter() - started
+        out.elapsed_s = round(stats.seconds, 2)
+        return out, stats
+
+    # -- prompts -------------------------------------------------------------------------------------------
+
+    def _messages(self, view: DocView) -> list[dict[str, str]]:
+        lang = LANGUAGE_NAMES.get(view.doc.language, view.doc.language)
+        return [
+            {"role": "system", "content": load_prompt("summarize_system")},
+            {"role": "user", "content": f"Article ({lang}), one sentence per line:\n{view.numbered()}\n\n"},
+        ]
+
+    def _ask(self, base: list[dict[str, str]], task: str, model: type[BaseModel], key: str,
+             stats: RunStats) -> BaseModel:
+        messages = [*base[:-1], {"role": "user", "content": base[-1]["content"] + load_prompt(task)}]
+        result = self.llm.extract(messages, model, max_tokens=self.max_tokens[key])
+        stats.account(self.llm)
+        return result
+
+    def _ask_again(self, base: list[dict[str, str]], task: str, model: type[BaseModel], key: str,
+                   previous: BaseModel, failures: list[tuple[str, str]], stats: RunStats,
+                   retry_prompt: str = "summarize_retry") -> BaseModel | None:
+        """One retry with the reasons each failed item was rejected (the model returns corrected versions of
+        those items only, which keeps generation short); None when retrying is off."""
+        if not self.retry or not failures:
+            return None
+        messages = [*base[:-1], {"role": "user", "content": base[-1]["content"] + load_prompt(task)},
+                    {"role": "assistant", "content": previous.model_dump_json()},
+                    {"role": "user", "content": load_prompt(retry_prompt).format(
+                        problems="\n".join(f"- {what}: {why}" for what, why in failures))}]
+        stats.retries += 1
+        result = self.llm.extract(messages, model, max_tokens=self.max_tokens[key])
+        stats.account(self.llm)
+        return result
+
+    # -- date and countries (code only) --------------------------------------------------------------------
+
+    def _date(self, view: DocView, out: VisitSummary) -> None:
+        """The first full date among citable sentences; else a month/year date in the first three."""
+        found = [(i, s, m) for i, s in enumerate(view.citable) for m in find_dates(s.text)]
+        full = [f for f in found if len(f[2].iso) == 10]
+        lead = [f for f in found if f[0] < 3]
+        pick = (full or lead or [None])[0]
+        if pick:
+            _, s, m = pick
+            out.date, out.date_text, out.date_evidence = m.iso, m.text, [s.id]
+
+    def _country_ranking(self, view: DocView) -> list[str]:
+        """Codes of the countries the citable sentences name (lexicon concepts included), most prominent
+        first: weighted by sentence count, with the title/lead counting double; Iran first."""
+        score: dict[str, float] = {}
+        for i, s in enumerate(view.citable):
+            for code in cite.countries_in(s.text):
+                score[code] = score.get(code, 0.0) + (2.0 if i < 3 else 1.0) + 0.01 / (i + 1)
+        ranked = sorted(score, key=lambda c: (c != IRAN, -score[c]))
+        if IRAN not in ranked:
+            ranked.insert(0, IRAN)  # Iranian news: the model may still name Iran as a side
+        return ranked
+
+    def _country_evidence(self, view: DocView, name: str, limit: int = 2) -> list[str]:
+        """Sentences naming the country: by name/demonym first, then (lexicon) by its capital."""
+        strict = view.sentences_where(lambda t: cite.country_mentioned(t, name))
+        loose = view.sentences_where(lambda t: cite.country_mentioned(t, name, concepts=True))
+        ns = strict[:limit] or loose[:limit]
+        return [view.sid(n) for n in ns]
+
+    def _countries(self, view: DocView, ranked: list[str], out: VisitSummary) -> None:
+        """Iran, the main partner (the most prominent other country) and the countries verified participants
+        and organisations speak for."""
+        chosen: list[str] = []
+        if ranked and ranked[0] == IRAN:
+            chosen.append(IRAN)
+        others = [c for c in ranked if c != IRAN]
+        if others:
+            chosen.append(others[0])
+        for item in (*out.participants, *out.organizations):
+            code = cite.country_code(item.country or "")
+            if code and code not in chosen:
+                chosen.append(code)
+        for code in chosen:
+            name = cite.english_country(code)
+            evidence = self._country_evidence(view, name)
+            if evidence:
+                out.countries.append(Country(name=name, evidence=evidence))
+
+    # -- participants --------------------------------------------------------------------------------------
+
+    def _verify_person(self, view: DocView, p: Any) -> tuple[Participant | None, str, list[Dropped]]:
+        """A verified Participant (attributes that fail are removed and reported), or None and the reason."""
+        ev = check_evidence(view, p.evidence)
+        if not ev.ok:
+            return None, ev.reason, []
+        original = (p.name_original or "").strip()
+        text = view.text(p.evidence)
+        if not original:
+            return None, "name_original is empty", []
+        if not _span_in(text, original):
+            where = view.sentences_where(lambda t: _span_in(t, original))
+            if not where:
+                return None, f"name_original {original!r} does not occur in the cited sentences", []
+            p.evidence = [*where[:1], *p.evidence][:4]  # the name is in another citable sentence: cite it
+            text = view.text(p.evidence)
+        if len(tokens(original)) > 6:
+            return None, f"name_original {original!r} is not a name (too long)", []
+        name = (p.name or "").strip() or original
+        if view.doc.language == "en" or not re.search("[\u0600-\u06ff]", original):
+            if not (names_match(name, original) or mentions(original, name)):
+                name = original  # an English article's name is the name as written
+        notes: list[Dropped] = []
+        role, org, country = p.role, p.organization, p.country
+        label = f"{name} / {original}"
+        if role and not self._attr_ok(view, p, original, "role", role):
+            notes.append(Dropped(field="participants.role", value=f"{label}: {role}",
+                                 reason="role not stated in the cited sentences"))
+            role = None
+        if org and not self._attr_ok(view, p, original, "org", org):
+            notes.append(Dropped(field="participants.organization", value=f"{label}: {org}",
+                                 reason="organization not stated in the cited sentences"))
+            org = None
+        if country and not self._attr_ok(view, p, original, "country", country):
+            notes.append(Dropped(field="participants.country", value=f"{label}: {country}",
+                                 reason="country not stated in the cited sentences"))
+            country = None
+        item = Participant(name=name, name_original=original, role=role, organization=org,
+                           country=cite.english_country(country) if country else None,
+                           evidence=[view.sid(n) for n in dict.fromkeys(p.evidence)])
+        return item, "", notes
+
+    def _attr_ok(self, view: DocView, p: Any, original: str, kind: str, value: str) -> bool:
+        """The attribute is supported by the cited sentences, or by another citable sentence that also names
+        the person (which is then added to the evidence)."""
+        def ok(t: str) -> bool:
+            if kind == "country":
+                return cite.country_mentioned(t, value, concepts=True)
+            return cite.supports(kind, value, t)
+
+        if ok(view.text(p.evidence)):
+            return True
+        extra = view.sentences_where(lambda t: _span_in(t, original) and ok(t))
+        if extra and len(p.evidence) < 4:
+            p.evidence = [*p.evidence, extra[0]]
+            return True
+        return False
+
+    def _people(self, view: DocView, base: list, models: dict, out: VisitSummary, dropped: list[Dropped],
+                stats: RunStats) -> None:
+        def verify(result: Any) -> tuple[list[Participant], list[tuple[str, str, str]], list[Dropped]]:
+            good, bad, notes = [], [], []
+            for k, p in enumerate(getattr(result, "participants", []) or []):
+                item, reason, extra = self._verify_person(view, p)
+                if item is None:
+                    bad.append((f"participants[{k}] {p.name_original or p.name!r}", reason, p.name_original or p.name))
+                elif not any(names_match(item.name_original, g.name_original) or
+                             names_match(item.name, g.name) for g in good):
+                    good.append(item)
+                    notes += extra
+            return good, bad, notes
+
+        result = self._llm_step(view, base, "summarize_people", models["people"], "people", stats)
+        if result is None:
+            return
+        good, bad, notes = verify(result)
+        if bad:
+            again = self._ask_again(base, "summarize_people", models["people"], "people", result,
+                                    [(w, r) for w, r, _ in bad], stats)
+            if again is not None:
+                good2, bad2, notes2 = verify(again)
+                for item in good2:
+                    if not any(names_match(item.name_original, g.name_original) for g in good):
+                        good.append(item)
+                        notes += notes2
+                bad = [b for b in bad if not any(names_match(b[2] or "", g.name_original) or
+                                                 names_match(b[2] or "", g.name) for g in good)]
+        out.participants = good
+        dropped += notes
+        dropped += [Dropped(field="participants", value=v or w, reason=r) for w, r, v in bad]
+
+    def _llm_step(self, view: DocView, base: list, task: str, model: type[BaseModel], key: str,
+                  stats: RunStats) -> BaseModel | None:
+        return self._ask(base, task, model, key, stats)
+
+    # -- organisations and agreements ----------------------------------------------------------------------
+
+    def _orgs(self, view: DocView, base: list, models: dict, out: VisitSummary, dropped: list[Dropped],
+              stats: RunStats, country_names: list[str]) -> None:
+        def verify(result: Any) -> tuple[list, list, list[tuple[str, str, str, str]], list[Dropped]]:
+            orgs, deals, bad, notes = [], [], [], []
+            for k, o in enumerate(getattr(result, "organizations", []) or []):
+                ev = check_evidence(view, o.evidence)
+                original = (o.name_original or "").strip()
+                text = view.text(o.evidence) if ev.ok else ""
+                if not ev.ok:
+                    reason = ev.reason
+                elif not original or not (cite.org_in(text, original) or _span_in(text, original)):
+                    reason = f"name_original {original!r} does not occur in the cited sentences"
+                elif len(tokens(original)) > 12 or not looks_like_org(original, o.name or "", view.doc.language):
+                    reason = f"{original!r} is not the name of an organization"
+                else:
+                    reason = ""
+                if reason:
+                    bad.append(("organizations", f"organizations[{k}] {original or o.name!r}", reason,
+                                original or o.name))
+                    continue
+                name = (o.name or "").strip() or original
+                if view.doc.language == "en" and not cite.org_in(text, name):
+                    name = original
+                country = o.country
+                if country and not cite.country_mentioned(text, country, concepts=True) and not \
+                        cite.country_mentioned(name, country, concepts=True):
+                    notes.append(Dropped(field="organizations.country", value=f"{name}: {country}",
+                                         reason="country not stated in the cited sentences"))
+                    country = None
+                if any(cite.org_in(g.name, name) or cite.org_in(name, g.name) for g in orgs):
+                    continue
+                orgs.append(Organization(name=name, name_original=original,
+                                         country=cite.english_country(country) if country else None,
+                                         evidence=[view.sid(n) for n in dict.fromkeys(o.evidence)]))
+            for k, a in enumerate(getattr(result, "agreements", []) or []):
+                ev = check_evidence(view, a.evidence)
+                text = view.text(a.evidence) if ev.ok else ""
+                what = f"agreements[{k}] {a.kind}/{a.status}"
+                if not ev.ok:
+                    bad.append(("agreements", what, ev.reason, what))
+                    continue
+                if not cite.agreement_in(text, a.kind):
+                    bad.append(("agreements", what, f"no sentence cited names a {a.kind}", what))
+                    continue
+                if a.status == "signed" and not any(w in normalize(text) for w in _SIGN_WORDS):
+                    bad.append(("agreements", what, "the cited sentences do not say it was signed", what))
+                    continue
+                parties = []
+                for party in dict.fromkeys(a.parties or []):
+                    if cite.country_mentioned(text, party, concepts=True) or cite.org_in(text, party):
+                        parties.append(cite.english_country(party))
+                    else:
+                        notes.append(Dropped(field="agreements.parties", value=f"{what}: {party}",
+                                             reason="party not named in the cited sentences"))
+                if (a.kind, a.status) in {(d.kind, d.status) for d in deals}:
+                    continue
+                deals.append(Agreement(kind=a.kind, status=a.status, parties=parties,
+                                       description=(a.description or "").strip(),
+                                       evidence=[view.sid(n) for n in dict.fromkeys(a.evidence)]))
+            return orgs, deals, bad, notes
+
+        result = self._llm_step(view, base, "summarize_orgs", models["orgs"], "orgs", stats)
+        if result is None:
+            return
+        orgs, deals, bad, notes = verify(result)
+        if bad:
+            again = self._ask_again(base, "summarize_orgs", models["orgs"], "orgs", result,
+                                    [(w, r) for _, w, r, _ in bad], stats)
+            if again is not None:
+                orgs2, deals2, bad2, notes2 = verify(again)
+                for o in orgs2:
+                    if not any(cite.org_in(g.name, o.name) or cite.org_in(o.name, g.name) for g in orgs):
+                        orgs.append(o)
+                for d in deals2:
+                    if (d.kind, d.status) not in {(x.kind, x.status) for x in deals}:
+                        deals.append(d)
+                notes += notes2
+                names = {normalize(o.name_original) for o in orgs}
+                kinds = {f"{d.kind}/{d.status}" for d in deals}
+                bad = [b for b in bad if normalize(b[3]) not in names and not any(k in b[3] for k in kinds)]
+        out.organizations, out.agreements = orgs, deals
+        dropped += notes
+        dropped += [Dropped(field=f, value=v, reason=r) for f, _, r, v in bad]
+
+    # -- cooperation areas ---------------------------------------------------------------------------------
+
+    def _areas(self, view: DocView, base: list, models: dict, out: VisitSummary, dropped: list[Dropped],
+               stats: RunStats) -> None:
+        chosen: dict[str, list[str]] = {}
+        if self.areas in ("llm", "both"):
+            result = self._llm_step(view, base, "summarize_areas", models["areas"], "areas", stats)
+            for a in getattr(result, "areas", []) or []:
+                ev = check_evidence(view, a.evidence)
+                if not ev.ok:
+                    dropped.append(Dropped(field="cooperation_areas", value=a.area, reason=ev.reason))
+                    continue
+                cued = [n for n in a.evidence if area_cued(a.area, view.text([n]))]
+                if not cued:  # the model's sentence does not talk about it: find one that does, or drop
+                    cued = view.sentences_where(lambda t, area=a.area: area_cued(area, t))[:1]
+                    if not cued:
+                        dropped.append(Dropped(field="cooperation_areas", value=a.area,
+                                               reason="no cited sentence mentions this area"))
+                        continue
+                chosen.setdefault(a.area, [])
+                chosen[a.area] += [view.sid(n) for n in cued if view.sid(n) not in chosen[a.area]]
+        if self.areas in ("cues", "both"):
+            for area, ids in areas_by_cue(view.citable).items():
+                if area not in chosen:
+                    chosen[area] = ids[:2]
+        out.cooperation_areas = [Area(area=a, evidence=ids[:3]) for a, ids in chosen.items()]
+
+    # -- title, summary, location, follow-ups --------------------------------------------------------------
+
+    def _overview(self, view: DocView, base: list, models: dict, out: VisitSummary, dropped: list[Dropped],
+                  stats: RunStats) -> None:
+        known = [n for p in out.participants for n in (p.name, p.name_original)]
+
+        def problems(r: Any) -> list[tuple[str, str]]:
+            found = []
+            ev = check_evidence(view, r.summary_evidence)
+            if not ev.ok:
+                found.append(("summary", ev.reason))
+            else:
+                r.summary_evidence, reasons = self._text_support(view, r.summary, list(r.summary_evidence), known)
+                found += [("summary", reason) for reason in reasons]
+            for name in unsupported_names(r.title, " ".join(s.text for s in view.citable), known):
+                found.append(("title", f"names {name!r}, whom the article does not mention"))
+            return found
+
+        result = self._llm_step(view, base, "summarize_overview", models["overview"], "overview", stats)
+        if result is None:
+            return
+        bad = problems(result)
+        if bad:
+            again = self._ask_again(base, "summarize_overview", models["overview"], "overview", result, bad, stats,
+                                    retry_prompt="summarize_retry_overview")
+            if again is not None:
+                bad2 = problems(again)
+                if len(bad2) < len(bad):
+                    result, bad = again, bad2
+        fields = {f for f, _ in bad}
+        if "title" not in fields:
+            out.title = result.title.strip()
+        else:
+            dropped.append(Dropped(field="title", value=result.title, reason="; ".join(r for f, r in bad
+                                                                                      if f == "title")))
+        if "summary" not in fields:
+            out.summary = result.summary.strip()
+            out.summary_evidence = [view.sid(n) for n in dict.fromkeys(result.summary_evidence)]
+        else:
+            dropped.append(Dropped(field="summary", value=result.summary, reason="; ".join(
+                r for f, r in bad if f == "summary")))
+        self._location(view, result.location, out, dropped)
+        for f in result.follow_ups or []:
+            ev = check_evidence(view, f.evidence)
+            text = view.text(f.evidence) if ev.ok else ""
+            reason = ev.reason if not ev.ok else ""
+            if not reason:
+                f.evidence, reasons = self._text_support(view, f.text, list(f.evidence), known)
+                reason = reasons[0] if reasons else ""
+                text = view.text(f.evidence)
+            if not reason and view.doc.language == "en" and cite.overlap(f.text, text) < 0.3:
+                reason = "the cited sentences do not say this"
+            if reason:
+                dropped.append(Dropped(field="follow_ups", value=f.text, reason=reason))
+            elif f.text.strip():
+                out.follow_ups.append(FollowUp(text=f.text.strip(),
+                                               evidence=[view.sid(n) for n in dict.fromkeys(f.evidence)]))
+
+    def _text_support(self, view: DocView, text: str, ns: list[int], known: list[str]
+                      ) -> tuple[list[int], list[str]]:
+        """Free English text (summary, follow-up) may name only people and numbers its cited sentences give;
+        one named in another citable sentence gets that sentence added to the evidence (at most 5)."""
+        reasons = []
+        for name in unsupported_names(text, view.text(ns), known):
+            where = view.sentences_where(lambda t, name=name: not unsupported_names(name, t, known))
+            if where and len(ns) < 5:
+                ns.append(where[0])
+            else:
+                reasons.append(f"names {name!r}, whom the cited sentences do not mention")
+        for num in unsupported_numbers(text, view.text(ns)):
+            where = view.sentences_where(lambda t, num=num: not unsupported_numbers(num, t))
+            if where and len(ns) < 5:
+                ns.append(where[0])
+            else:
+                reasons.append(f"gives the number {num}, which the cited sentences do not")
+        return list(dict.fromkeys(ns)), reasons
+
+    def _location(self, view: DocView, place: Any, out: VisitSummary, dropped: list[Dropped]) -> None:
+        """City must be named in a cited (or any citable) sentence; the country must be named too, or be the
+        country whose capital the city is (lexicon)."""
+        city, country = (place.city or "").strip() or None, place.country
+        ns = [n for n in (place.evidence or []) if view.valid(n)]
+        if city:
+            where = [n for n in ns if cite.name_in(view.text([n]), city)] or \
+                view.sentences_where(lambda t: cite.name_in(t, city))[:1]
+            if not where:
+                dropped.append(Dropped(field="location.city", value=city, reason="no sentence names this city"))
+                city = None
+            ns = where
+        if country:
+            if not any(cite.country_mentioned(view.text([n]), country) for n in ns):
+                more = view.sentences_where(lambda t: cite.country_mentioned(t, country))[:1]
+                city_country = city and cite.country_code(country) in cite.countries_in(city)
+                if more:
+                    ns = [*ns, *more]
+                elif not city_country:
+                    dropped.append(Dropped(field="location.country", value=country,
+                                           reason="no sentence names this country"))
+                    country = None
+        elif city:
+            codes = cite.countries_in(city)  # lexicon: a capital names its country
+            if len(codes) == 1:
+                country = cite.english_country(next(iter(codes)))
+                ns += view.sentences_where(lambda t: cite.country_mentioned(t, country))[:1]
+        if city or country:
+            out.location = Location(city=city, country=cite.english_country(country) if country else None,
+                                    evidence=[view.sid(n) for n in dict.fromkeys(ns)])
+
+
+def summarize_document(doc: Document, llm: Extractor, *, model_name: str = "", areas: AreasMode = "both",
+                       retry: bool = True) -> tuple[VisitSummary, RunStats]:
+    """The verified visit summary of one document and what it cost. Raises coopqa.model_files.LLMError."""
+    return Pipeline(llm, model_name=model_name, areas=areas, retry=retry).run(doc)
+
+
+def to_json(summary: VisitSummary) -> dict[str, Any]:
+    """The contract JSON of a summary."""
+    return json.loads(summary.model_dump_json())
+
+
+# ---------------------------------------------------------------- stored summaries (resumable)
+
+
+class SummaryStore:
+    """`<home>/summaries/<doc_id>.json` (the contract JSON) and `<doc_id>.meta.json` (the key it was made
+    under: document sha + model + prompt hash, and its run stats). Both are written atomically, the
+    summary first, so an interrupted run leaves every finished document reusable and no half-written one."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def paths(self, doc_id: str) -> tuple[Path, Path]:
+        return self.root / f"{doc_id}.json", self.root / f"{doc_id}.meta.json"
+
+    @staticmethod
+    def key(doc: Document, model: str, prompts: str) -> str:
+        return hashlib.sha256(f"{doc.sha256 or hashlib.sha256(doc.text.encode()).hexdigest()}|{model}|{prompts}"
+                              .encode()).hexdigest()[:24]
+
+    def get(self, doc_id: str, key: str) -> dict[str, Any] | None:
+        path, meta_path = self.paths(doc_id)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("key") != key:
+                return None
+            data = json.loads(path.read_text(encoding="utf-8"))
+            VisitSummary.model_validate(data)
+        except (OSError, ValueError):
+            return None
+        return data
+
+    def meta(self, doc_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.paths(doc_id)[1].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put(self, doc_id: str, key: str, data: dict[str, Any], stats: RunStats) -> None:
+        path, meta_path = self.paths(doc_id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        meta_path.unlink(missing_ok=True)  # never a fresh key beside a stale summary
+        _atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        _atomic_write(meta_path, json.dumps({"key": key, "stats": stats.as_dict(), "created": time.time()},
+                                            ensure_ascii=False) + "\n")
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every stored summary (whatever its key), by doc_id."""
+        out = []
+        for path in sorted(self.root.glob("*.json")):
+            if path.name.endswith(".meta.json"):
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                VisitSummary.model_validate(data)
+            except (OSError, ValueError):
+                continue
+            out.append(data)
+        return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,326 @@
+"""Visit summaries: verification, dropping, retries, storage, per-document errors — with a fake LLM — and
+one real end-to-end run of the embedded model (`-m llm`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coopqa.api import CoopQA
+from coopqa.model_files import LLMError
+from coopqa.scoring import score_evidence, sentence_texts
+from coopqa.segment import segment
+from coopqa.summarize import (
+    AREA_CUES,
+    SummaryStore,
+    area_cued,
+    summarize_document,
+    to_json,
+    unsupported_names,
+)
+from coopqa.text import detect_language
+from coopqa.types import Document
+from coopqa.visit import VisitSummary, schema_is_current, schema_text
+
+EN = (
+    "Tehran, Astana seal film cooperation deal\n"
+    "Iran and Kazakhstan signed a memorandum of understanding on film cooperation on 11 December 2024 in Astana.\n"
+    "The MoU was signed by Iranian Culture Minister Abbas Salehi and Kazakh Minister of Culture Aida Balayeva.\n"
+    "It provides for joint production of documentaries and animation, and joint film weeks.\n"
+    "A joint committee will meet in Tehran next spring.\n"
+    "Search\nDate archive\n"
+)
+FA = (
+    "دیدار رایزن فرهنگی ایران با رئیس سینمای تونس\n"
+    "سعید مرادی رایزن فرهنگی ایران در تونس با کریم منصوری رئیس مرکز ملی سینمای تونس دیدار کرد.\n"
+    "طرفین درباره برگزاری هفته فیلم ایران در تونس گفتگو کردند.\n"
+    "این دیدار در تاریخ ۱۴۰۳/۰۲/۱۰ انجام شد.\n"
+)
+
+
+def make_doc(doc_id: str, text: str) -> Document:
+    return Document(doc_id=doc_id, text=text, language=detect_language(text), sentences=segment(text, doc_id),
+                    sha256=str(hash(text)))
+
+
+EMPTY = {"People": {"participants": []}, "OrgsAndDeals": {"organizations": [], "agreements": []},
+         "Areas": {"areas": []}}
+
+
+class FakeLLM:
+    """Same `extract` signature as coopqa.llm.LLM; answers by response model name from `script`, each entry a
+    dict or a list of dicts (successive calls: the first answer, then the retry's)."""
+
+    def __init__(self, script: dict[str, Any], fail: bool = False) -> None:
+        self.script = script
+        self.fail = fail
+        self.calls: list[tuple[str, list[dict]]] = []
+        self.last = None
+
+    def extract(self, messages: Any, response_model: Any, *, max_tokens: int | None = None,
+                context: dict | None = None, **kwargs: Any) -> Any:
+        name = response_model.__name__
+        self.calls.append((name, messages))
+        if self.fail:
+            raise LLMError("the LLM did not answer within 600s (http://127.0.0.1:1/v1); raise COOPQA_TIMEOUT_S")
+        answer = self.script.get(name, EMPTY.get(name, {}))
+        if isinstance(answer, list):
+            n = sum(1 for c, _ in self.calls if c == name) - 1
+            answer = answer[min(n, len(answer) - 1)]
+        return response_model.model_validate(answer)
+
+
+def en_script(**overrides: Any) -> dict[str, Any]:
+    script = {
+        "People": {"participants": [
+            {"evidence": [3], "name_original": "Abbas Salehi", "name": "Abbas Salehi", "role": "Culture Minister",
+             "organization": None, "country": "Iran"},
+            {"evidence": [3], "name_original": "Aida Balayeva", "name": "Aida Balayeva",
+             "role": "Minister of Culture", "country": "Kazakhstan"},
+        ]},
+        "OrgsAndDeals": {"organizations": [], "agreements": [
+            {"evidence": [2], "kind": "MoU", "status": "signed", "parties": ["Iran", "Kazakhstan"],
+             "description": "film cooperation"}]},
+        "Areas": {"areas": [{"area": "co_production", "evidence": [4]}, {"area": "film_weeks", "evidence": [4]}]},
+        "Overview": {"title": "Iran and Kazakhstan sign film MoU", "summary": "Abbas Salehi and Aida Balayeva "
+                     "signed a film MoU in Astana.", "summary_evidence": [2, 3],
+                     "location": {"city": "Astana", "country": "Kazakhstan", "evidence": [2]},
+                     "follow_ups": [{"text": "A joint committee will meet in Tehran", "evidence": [5]}]},
+    }
+    script.update(overrides)
+    return script
+
+
+def test_verified_summary_matches_the_contract_and_cites_only_real_sentences() -> None:
+    doc = make_doc("en1", EN)
+    summary, stats = summarize_document(doc, FakeLLM(en_script()), model_name="fake")
+    data = to_json(summary)
+    VisitSummary.model_validate(data)
+    assert data["schema_version"] == 1 and data["model"] == "fake" and data["language"] == "en"
+    assert data["date"] == "2024-12-11" and data["date_evidence"] == ["en1:s2"]
+    assert [c["name"] for c in data["countries"]] == ["Iran", "Kazakhstan"]
+    assert {p["name"] for p in data["participants"]} == {"Abbas Salehi", "Aida Balayeva"}
+    assert data["agreements"][0]["kind"] == "MoU" and data["agreements"][0]["parties"] == ["Iran", "Kazakhstan"]
+    areas = {a["area"] for a in data["cooperation_areas"]}
+    assert {"co_production", "film_weeks", "documentary", "animation", "joint_committee"} <= areas
+    assert data["location"] == {"city": "Astana", "country": "Kazakhstan", "evidence": ["en1:s2"]}
+    assert data["follow_ups"][0]["evidence"] == ["en1:s5"] and data["dropped"] == []
+    texts = sentence_texts([doc])
+    ev = score_evidence(data, texts)
+    assert ev.valid == ev.cited and ev.supported == ev.facts, ev.unsupported
+    boilerplate = {s.id for s in doc.sentences if s.boilerplate}
+    assert boilerplate and not boilerplate & set(VisitSummary.model_validate(data).evidence_ids())
+    assert stats.calls == 4 and stats.retries == 0
+
+
+def test_prompt_shows_numbered_citable_sentences_but_no_boilerplate() -> None:
+    doc = make_doc("en1", EN)
+    fake = FakeLLM(en_script())
+    summarize_document(doc, fake)
+    prompt = fake.calls[0][1][-1]["content"]
+    assert "[2] Iran and Kazakhstan signed" in prompt and "Date archive" not in prompt and "Search" not in prompt
+    # the article comes first in every call, so the server's prompt cache reuses it
+    prefixes = {msgs[-1]["content"].split("\n\n")[0] for _, msgs in fake.calls}
+    assert len(prefixes) == 1
+
+
+def test_forged_evidence_and_invented_name_are_retried_then_dropped() -> None:
+    doc = make_doc("en1", EN)
+    bad = {"participants": [
+        {"evidence": [3], "name_original": "Abbas Salehi", "name": "Abbas Salehi", "role": "Culture Minister"},
+        {"evidence": [42], "name_original": "Aida Balayeva", "name": "Aida Balayeva"},  # forged id
+        {"evidence": [3], "name_original": "Nursultan Bekov", "name": "Nursultan Bekov"},  # invented
+    ]}
+    fake = FakeLLM(en_script(People=[bad, bad]))
+    summary, stats = summarize_document(doc, fake)
+    assert [p.name for p in summary.participants] == ["Abbas Salehi"]
+    reasons = {d.value: d.reason for d in summary.dropped if d.field == "participants"}
+    assert "not a citable sentence" in reasons["Aida Balayeva"]
+    assert "does not occur" in reasons["Nursultan Bekov"]
+    assert stats.retries == 1
+    # the retry told the model which items failed and why
+    retry = [msgs for name, msgs in fake.calls if name == "People"][1]
+    assert retry[-2]["role"] == "assistant" and "Nursultan Bekov" in retry[-1]["content"]
+    assert "participants[1]" in retry[-1]["content"] and "42" in retry[-1]["content"]
+
+
+def test_retry_can_fix_an_item() -> None:
+    doc = make_doc("en1", EN)
+    bad = {"participants": [{"evidence": [2], "name_original": "Aida Balaeva", "name": "Aida Balaeva"}]}
+    good = {"participants": [{"evidence": [3], "name_original": "Aida Balayeva", "name": "Aida Balayeva"}]}
+    summary, stats = summarize_document(doc, FakeLLM(en_script(People=[bad, good])))
+    assert [p.name for p in summary.participants] == ["Aida Balayeva"] and stats.retries == 1
+    assert not [d for d in summary.dropped if d.field == "participants"]
+
+
+def test_unsupported_attributes_are_removed_not_the_person() -> None:
+    doc = make_doc("en1", EN)
+    people = {"participants": [{"evidence": [3], "name_original": "Aida Balayeva", "name": "Aida Balayeva",
+                                "role": "Prime Minister of Narnia", "organization": "World Bank",
+                                "country": "Russia"}]}
+    summary, _ = summarize_document(doc, FakeLLM(en_script(People=people)))
+    (p,) = summary.participants
+    assert p.role is None and p.organization is None and p.country is None
+    fields = {d.field for d in summary.dropped}
+    assert {"participants.role", "participants.organization", "participants.country"} <= fields
+
+
+def test_name_in_another_sentence_is_cited_there() -> None:
+    doc = make_doc("en1", EN)
+    people = {"participants": [{"evidence": [4], "name_original": "Abbas Salehi", "name": "Abbas Salehi"}]}
+    summary, _ = summarize_document(doc, FakeLLM(en_script(People=people)))
+    assert summary.participants[0].evidence[0] == "en1:s3"
+
+
+def test_agreements_areas_summary_and_follow_ups_are_checked() -> None:
+    doc = make_doc("en1", EN)
+    script = en_script(
+        OrgsAndDeals={"organizations": [{"evidence": [3], "name_original": "UNESCO", "name": "UNESCO"}],
+                      "agreements": [{"evidence": [4], "kind": "contract", "status": "signed", "parties": []}]},
+        Areas={"areas": [{"area": "dubbing", "evidence": [4]}, {"area": "animation", "evidence": [99]}]},
+        Overview={"title": "Film deal", "summary": "Vladimir Putin signed 7 films.", "summary_evidence": [2],
+                  "location": {"city": "Paris", "country": None, "evidence": [2]},
+                  "follow_ups": [{"text": "A festival in 2031", "evidence": [5]}]},
+    )
+    summary, _ = summarize_document(doc, FakeLLM(script), retry=False, areas="llm")
+    assert summary.organizations == [] and summary.agreements == [] and summary.cooperation_areas == []
+    assert summary.summary == "" and summary.location is None and summary.follow_ups == []
+    reasons = " | ".join(f"{d.field}: {d.reason}" for d in summary.dropped)
+    for expected in ("organizations: name_original 'UNESCO' does not occur", "agreements: no sentence cited names",
+                     "cooperation_areas: no cited sentence mentions", "cites sentence 99",
+                     "summary: names 'Vladimir Putin'", "number 7", "location.city", "follow_ups: gives the number"):
+        assert expected in reasons, reasons
+
+
+def test_persian_names_must_be_copied_from_the_sentence() -> None:
+    doc = make_doc("fa1", FA)
+    people = {"participants": [
+        {"evidence": [2], "name_original": "سعید مرادی", "name": "Saeed Moradi", "role": None, "country": "Iran"},
+        {"evidence": [2], "name_original": "کریم منصوری", "name": "Karim Mansouri", "country": "Tunisia"},
+        {"evidence": [2], "name_original": "علی رضایی", "name": "Ali Rezaei"},  # not in the article
+    ]}
+    script = {"People": people, "Overview": {"title": "Iran-Tunisia film week talks",
+                                             "summary": "Saeed Moradi met Karim Mansouri in Tunis.",
+                                             "summary_evidence": [2], "location": {"city": "Tunis",
+                                                                                  "country": "Tunisia",
+                                                                                  "evidence": [2]}}}
+    summary, _ = summarize_document(doc, FakeLLM(script), retry=False)
+    assert [(p.name, p.name_original, p.country) for p in summary.participants] == [
+        ("Saeed Moradi", "سعید مرادی", "Iran"), ("Karim Mansouri", "کریم منصوری", "Tunisia")]
+    assert summary.date == "2024-04-29" and summary.date_evidence == ["fa1:s4"]
+    assert [c.name for c in summary.countries] == ["Iran", "Tunisia"]
+    assert {a.area for a in summary.cooperation_areas} >= {"film_weeks"}
+    assert summary.summary.startswith("Saeed Moradi") and summary.location.city == "Tunis"
+    ev = score_evidence(to_json(summary), sentence_texts([doc]))
+    assert ev.valid == ev.cited and ev.supported == ev.facts, ev.unsupported
+
+
+def test_area_cues_cover_three_languages() -> None:
+    assert set(AREA_CUES) == set(__import__("coopqa.labels", fromlist=["x"]).COOPERATION_AREAS)
+    assert area_cued("dubbing", "سيتم دبلجة الأفلام") and area_cued("dubbing", "دوبله فیلم‌ها")
+    assert area_cued("documentary", "production of documentaries") and not area_cued("documentary", "documents")
+    assert area_cued("ai_media_training", "training in AI tools") and not area_cued("ai_media_training", "said")
+
+
+def test_unsupported_names_ignores_institutions_and_known_names() -> None:
+    src = "وزير الثقافة محمد خزاعي التقى سفير بيلاروسيا"
+    assert unsupported_names("Mohammad Khazaei met the Ambassador of Belarus.", src) == []
+    assert unsupported_names("The Ministry of Culture met John Smith.", src) == ["John Smith"]
+
+
+def test_schema_file_is_current() -> None:
+    assert schema_is_current(), "schemas/visit_summary.schema.json is stale: run `coopqa schema export`"
+    assert json.loads(schema_text())["properties"]["schema_version"]["const"] == 1
+
+
+# ---------------------------------------------------------------- API: storage, resume, per-document errors
+
+
+@pytest.fixture
+def coop(tmp_path: Path) -> CoopQA:
+    src = tmp_path / "docs"
+    src.mkdir()
+    (src / "en1.txt").write_text(EN, encoding="utf-8")
+    (src / "fa1.txt").write_text(FA, encoding="utf-8")
+    coop = CoopQA(home=tmp_path / "home")
+    coop.ingest([src])
+    return coop
+
+
+def test_summaries_are_stored_and_reused(coop: CoopQA, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeLLM(en_script())
+    monkeypatch.setattr(coop, "llm", fake)
+    first = coop.summarize("en1")
+    n = len(fake.calls)
+    again = coop.summarize("en1")
+    assert again == first and len(fake.calls) == n  # reused, no LLM call
+    path = coop.settings.home / "summaries" / "en1.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == first
+    assert not list(path.parent.glob(".*.tmp"))
+    coop.summarize("en1", refresh=True)
+    assert len(fake.calls) == 2 * n
+
+
+def test_one_failing_document_does_not_stop_the_others(coop: CoopQA, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Flaky(FakeLLM):
+        def extract(self, messages: Any, response_model: Any, **kw: Any) -> Any:
+            if "سعید" in messages[-1]["content"]:
+                raise LLMError("the model's output was not a valid People after 3 attempt(s): invalid JSON")
+            return super().extract(messages, response_model, **kw)
+
+    monkeypatch.setattr(coop, "llm", Flaky(en_script()))
+    results = list(coop.summarize_many(["fa1", "en1"]))
+    (fa_id, fa, fa_err), (en_id, en, en_err) = results
+    assert fa_id == "fa1" and fa is None and "not a valid People" in fa_err and "\n" not in fa_err
+    assert en_id == "en1" and en_err is None and en["doc_id"] == "en1"
+    assert (coop.settings.home / "summaries" / "en1.json").exists()
+    assert not (coop.settings.home / "summaries" / "fa1.json").exists()
+
+
+def test_timeout_is_a_one_line_error(coop: CoopQA, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(coop, "llm", FakeLLM({}, fail=True))
+    with pytest.raises(LLMError, match="did not answer"):
+        coop.summarize("en1")
+
+
+def test_store_key_changes_with_document_model_and_prompts(tmp_path: Path) -> None:
+    doc = make_doc("en1", EN)
+    store = SummaryStore(tmp_path)
+    key = SummaryStore.key(doc, "m", "p")
+    assert key != SummaryStore.key(doc, "m2", "p") != SummaryStore.key(doc, "m", "p2")
+    summary, stats = summarize_document(doc, FakeLLM(en_script()))
+    store.put("en1", key, to_json(summary), stats)
+    assert store.get("en1", key) == to_json(summary) and store.get("en1", "other") is None
+    assert store.meta("en1")["stats"]["calls"] == 4
+
+
+# ---------------------------------------------------------------- the real model, end to end
+
+
+@pytest.mark.llm
+def test_real_model_summarises_a_seed_article(tmp_path: Path) -> None:
+    """Fresh home (no response cache), the embedded model, one short seed article."""
+    from conftest import CORPUS
+
+    gguf = os.environ.get("COOPQA_GGUF") or next(
+        (str(p) for p in (Path(".coopqa/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),) if p.is_file()), None)
+    overrides = {"home": tmp_path / "home", "cache": False, **({"gguf": gguf} if gguf else {})}
+    coop = CoopQA(**overrides)
+    coop.ingest([CORPUS / "002_d149433968036d4b.txt"])
+    started = time.perf_counter()
+    data = coop.summarize("002_d149433968036d4b")
+    assert time.perf_counter() - started < 300
+    VisitSummary.model_validate(data)
+    doc = coop.document("002_d149433968036d4b")
+    ids = {s.id for s in doc.sentences if not s.boilerplate}
+    cited = VisitSummary.model_validate(data).evidence_ids()
+    assert cited and set(cited) <= ids
+    assert data["date"] == "2022-06-24" and "Azerbaijan" in {c["name"] for c in data["countries"]}
+    assert data["model"] and data["elapsed_s"] > 0 and data["summary"]
+    ev = score_evidence(data, sentence_texts([doc]))
+    assert ev.valid == ev.cited
