@@ -38,9 +38,18 @@ class FakeLLM:
         return response_model.model_validate(data)
 
     def chat(self, messages, *, stream=False, **params):
+        """Streams the next structured reply as JSON text when asked for the answer schema (chunks of 7
+        characters, as tokens would come); otherwise replies with `self.chat_reply`."""
         self.calls.append(list(messages))
-        text = "ok"
+        if "response_format" in params:
+            reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
+            data = reply(messages[-1]["content"]) if callable(reply) else reply
+            text = json.dumps(ModelAnswer.model_validate(data).model_dump(), ensure_ascii=False)
+            return (text[i:i + 7] for i in range(0, len(text), 7))
+        text = self.chat_reply(messages) if callable(self.chat_reply) else self.chat_reply
         return iter([text]) if stream else text
+
+    chat_reply = "ok"
 
 
 def number_of(user_text: str, fragment: str) -> int:
@@ -277,7 +286,7 @@ def test_model_answer_schema_is_bounded():
 def _real_coop(tmp_path: Path, seed_home: Path) -> CoopQA:
     import shutil
 
-    from tests.test_llm import _real_settings
+    from test_llm import _real_settings
 
     home = tmp_path / "qa-home"
     shutil.copytree(seed_home, home)

@@ -100,15 +100,16 @@ _WIDE = re.compile(
 class Claim(BaseModel):
     """One statement of the answer with the sentence numbers that state it."""
 
-    text: str = Field(description="one short sentence, in the question's language", max_length=400)
+    text: str = Field(description="one short sentence, in the question's language", max_length=300)
     sources: list[int] = Field(description="numbers of the sentences that state it", max_length=4)
 
 
 class ModelAnswer(BaseModel):
-    """What the model returns: whether the sentences answer the question, and the claims."""
+    """What the model returns: the claims, then whether they answer the question. Claims come first: a
+    small model asked for the verdict first tends to give up before reading."""
 
-    answered: bool = Field(description="false when the sentences do not answer the question")
     claims: list[Claim] = Field(default_factory=list, max_length=5)
+    answered: bool = Field(True, description="false when the sentences do not answer the question")
 
 
 # ------------------------------------------------------------------------------------------ context
@@ -469,7 +470,21 @@ class Verifier:
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
         if not ok:
             return ClaimCheck(text, cited, False, f"cited sentences do not state it ({why})")
-        return ClaimCheck(text, all_cited, True, why, repaired)
+        return ClaimCheck(text, self._minimal(text, all_cited), True, why, repaired)
+
+    def _minimal(self, text: str, cited: list[int]) -> list[int]:
+        """Drop cited sentences the claim does not need: one at a time, the least overlapping first, as long
+        as the rest still state every name/country/date/number and the content (citation precision)."""
+        keep = list(cited)
+        for n in sorted(cited, key=lambda n: overlap(text, self.shown[n].text)):
+            if len(keep) == 1:
+                break
+            rest = [m for m in keep if m != n]
+            rest_text = " ".join(self.shown[m].text for m in rest)
+            if not self._entities_missing(text, rest_text) and self._content_supported(
+                    text, [self.shown[m] for m in rest])[0]:
+                keep = rest
+        return keep
 
 
 def _is_arabic_script(text: str) -> bool:
@@ -565,8 +580,10 @@ class AnswerEngine:
         except Exception:
             return "unknown"
 
-    def ask(self, question: str, *, k: int | None = None, lang: str | None = None) -> dict:
-        """The contract's answer JSON for `question` (see /work/shared/output-contract.md)."""
+    def ask(self, question: str, *, k: int | None = None, lang: str | None = None,
+            on_draft: Callable[[str], None] | None = None) -> dict:
+        """The contract's answer JSON for `question` (see /work/shared/output-contract.md). `on_draft`, when
+        given, receives the model's claim text as it is generated (streaming; not yet verified)."""
         started = time.perf_counter()
         question = " ".join(question.split())
         if not question:
@@ -596,7 +613,7 @@ class AnswerEngine:
                             self._embed if self.use_embed else None)
         kept: list[ClaimCheck] = []
         for attempt in range(2):
-            reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace)
+            reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft)
             if reply is None:
                 break
             checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
@@ -636,12 +653,24 @@ class AnswerEngine:
             self._countries = (version, found)
         return self._countries[1]
 
-    def _generate(self, question: str, ctx: Context, language: str, *, retry: bool, trace: AskTrace
-                  ) -> ModelAnswer | None:
+    def _generate(self, question: str, ctx: Context, language: str, *, retry: bool, trace: AskTrace,
+                  on_draft: Callable[[str], None] | None = None) -> ModelAnswer | None:
+        from pydantic import ValidationError
+
         from coopqa.model_files import LLMError
 
         messages = build_messages(question, ctx, language, retry=retry)
         try:
+            reply = None
+            if on_draft is not None:
+                try:
+                    reply = self._stream(messages, on_draft)
+                except ValidationError:
+                    reply = None  # a cut-off stream: ask again without streaming
+                stats = getattr(self.llm, "last", None)
+                trace.llm_calls.append(stats.as_dict() if hasattr(stats, "as_dict") else {})
+                if reply is not None:
+                    return reply
             reply = self.llm.extract(messages, ModelAnswer, max_tokens=ANSWER_MAX_TOKENS, max_retries=1)
         except LLMError as exc:
             trace.llm_calls.append({"error": str(exc)})
@@ -651,6 +680,51 @@ class AnswerEngine:
         stats = getattr(self.llm, "last", None)
         trace.llm_calls.append(stats.as_dict() if hasattr(stats, "as_dict") else {})
         return reply
+
+
+    def _stream(self, messages: list[dict[str, str]], on_draft: Callable[[str], None]) -> ModelAnswer:
+        """The structured answer through a streamed chat call under the same JSON-schema constraint, showing
+        the claims' text to `on_draft` as the tokens arrive."""
+        schema = ModelAnswer.model_json_schema()
+        chunks = self.llm.chat(
+            messages, stream=True, max_tokens=ANSWER_MAX_TOKENS,
+            response_format={"type": "json_schema", "json_schema": {"name": "ModelAnswer", "schema": schema}},
+        )
+        draft = DraftTracker(on_draft)
+        buffer = ""
+        for piece in chunks:
+            buffer += piece
+            draft.feed(buffer)
+        return ModelAnswer.model_validate_json(buffer)
+
+
+class DraftTracker:
+    """Follows a growing JSON text of a ModelAnswer and passes on the new characters of its claims' "text"
+    values (claims separated by a space), so a reader sees the answer being written."""
+
+    _TEXT = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
+
+    def __init__(self, emit: Callable[[str], None]):
+        self.emit = emit
+        self.sent: list[str] = []
+
+    def feed(self, buffer: str) -> None:
+        for i, m in enumerate(self._TEXT.finditer(buffer)):
+            raw = m.group(1)
+            if raw.endswith("\\") and not raw.endswith("\\\\"):
+                raw = raw[:-1]  # half an escape sequence
+            try:
+                text = json.loads(f'"{raw}"')
+            except ValueError:
+                continue
+            if i == len(self.sent):
+                self.sent.append("")
+                if i:
+                    self.emit(" ")
+            done = self.sent[i]
+            if text.startswith(done) and len(text) > len(done):
+                self.emit(text[len(done):])
+                self.sent[i] = text
 
 
 def compose(kept: Sequence[ClaimCheck], ctx: Context) -> tuple[str, bool, list[dict]]:

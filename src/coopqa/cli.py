@@ -156,6 +156,20 @@ def ask_cmd(
     return _emit_json(result) if as_json else _print_answer(result)
 
 
+@app.command("chat")
+def chat_cmd(
+    ctx: typer.Context,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=100, help="Retrieved sentences to consider.")] = None,
+    lang: AskLangOpt = "auto",
+) -> None:
+    """Interactive questions with follow-ups: /sources, /json, /quit. Plain text when not on a terminal."""
+    from coopqa.chat import ChatSession
+
+    if lang not in ("auto", *LANGUAGES):
+        _fail(f"--lang must be auto or one of {', '.join(LANGUAGES)}")
+    ChatSession(_coop(ctx), k=k, lang=lang).run()
+
+
 # ---------------------------------------------------------------- eval (coopqa.evaluate)
 
 DevOpt = Annotated[bool, typer.Option("--dev", help="The synthetic dev set (evals/dev) instead of the seeds.")]
