@@ -111,7 +111,10 @@ class CoopQA:
     def briefing(self, *, country: str | None = None, since: str | None = None, until: str | None = None,
                  fmt: str = "md") -> str:
         """A briefing over the stored summaries (coopqa.brief): newest first, grouped by partner country."""
-        from coopqa.brief import build_briefing, render
+        from coopqa.brief import build_briefing, render, store_lookup
 
-        entries = build_briefing(self.summaries.all(), self.store, country=country, since=since, until=until)
-        return render(entries, fmt=fmt, country=country, since=since, until=until)
+        try:
+            entries = build_briefing(self.summaries.all(), country=country, since=since, until=until)
+        except ValueError as e:
+            raise CoopqaError(str(e)) from None
+        return render(entries, store_lookup(self.store), fmt=fmt, country=country, since=since, until=until)

@@ -391,6 +391,137 @@ def eval_default(ctx: typer.Context, **options: Any) -> None:
 eval_default.__signature__ = _hidden_options(eval_run_cmd)  # type: ignore[attr-defined]
 
 
+# ---------------------------------------------------------------- summaries, briefings, schema, model
+
+schema_app = typer.Typer(no_args_is_help=True, help="The JSON schemas of coopqa's outputs.")
+app.add_typer(schema_app, name="schema")
+
+
+@app.command("summarize")
+def summarize_cmd(
+    ctx: typer.Context,
+    doc_ids: Annotated[list[str] | None, typer.Argument(help="Document ids (see `coopqa docs`).")] = None,
+    all_docs: Annotated[bool, typer.Option("--all", help="Every indexed document.")] = False,
+    as_json: JsonOpt = False,
+    as_md: Annotated[bool, typer.Option("--md", help="Markdown, each fact footnoted with its sentence (default).")]
+    = False,
+    out_dir: Annotated[Path | None, typer.Option("-o", "--out", help="Write <doc_id>.json/.md files here.")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Recompute even if a stored summary is current.")]
+    = False,
+) -> None:
+    """Verified visit summaries: every field cites the sentences that prove it (contract JSON with --json)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from coopqa.brief import store_lookup, summary_markdown
+
+    coop = _coop(ctx)
+    if all_docs == bool(doc_ids):
+        _fail("give DOC_ID... or --all (not both)")
+    ids = [r["doc_id"] for r in coop.docs()] if all_docs else list(doc_ids or [])
+    if not ids:
+        _fail("no documents indexed: run `coopqa ingest PATH` first")
+    for doc_id in ids:
+        coop.document(doc_id)  # unknown ids fail before any model work
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    lookup = store_lookup(coop.store)
+    done: list[dict] = []
+    failed = 0
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=len(ids) < 2 or not console.is_terminal) as bar:
+        task = bar.add_task("summarizing", total=len(ids))
+        try:
+            for doc_id, data, error in coop.summarize_many(ids, refresh=refresh):
+                bar.update(task, advance=1, description=f"summarizing {doc_id}")
+                if error is not None:
+                    failed += 1
+                    console.print(f"[red]error:[/red] {doc_id}: {error}", highlight=False)
+                    continue
+                assert data is not None
+                done.append(data)
+                if out_dir is not None:
+                    (out_dir / f"{doc_id}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                                                            encoding="utf-8")
+                    (out_dir / f"{doc_id}.md").write_text(summary_markdown(data, lookup), encoding="utf-8")
+                elif len(ids) > 1 and not console.is_terminal:
+                    typer.echo(f"  {doc_id}: done", err=True)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: {len(done)} finished summaries are saved under "
+                          f"{coop.settings.home / 'summaries'}; run again to resume")
+            raise typer.Exit(130) from None
+    if out_dir is not None:
+        typer.echo(f"{len(done)} summaries written to {out_dir}" + (f"; {failed} failed" if failed else ""))
+    elif as_json:
+        _emit_json(done[0] if len(ids) == 1 and done else done)
+    else:
+        typer.echo("\n\n".join(summary_markdown(d, lookup) for d in done), nl=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("brief")
+def brief_cmd(
+    ctx: typer.Context,
+    country: Annotated[str | None, typer.Option("--country", help="Only this partner country (any language).")]
+    = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this date (YYYY[-MM[-DD]]).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Until this date (YYYY[-MM[-DD]]).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md or html (self-contained page).")] = "md",
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """A briefing over the stored summaries: newest first, by partner country, every statement footnoted."""
+    if fmt not in ("md", "html"):
+        _fail("--format must be md or html")
+    coop = _coop(ctx)
+    if not coop.summaries.all():
+        _fail("no summaries yet: run `coopqa summarize --all` first")
+    text = coop.briefing(country=country, since=since, until=until, fmt=fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(str(out))
+
+
+@schema_app.command("export")
+def schema_export_cmd(
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Default schemas/visit_summary.schema.json.")]
+    = None,
+    check: Annotated[bool, typer.Option("--check", help="Only check that the file is current (exit 1 if stale).")]
+    = False,
+) -> None:
+    """Export the visit-summary JSON schema from its Pydantic model."""
+    from coopqa.visit import export_schema, schema_is_current
+
+    if check:
+        if not schema_is_current(out):
+            _fail("the schema file is stale: run `coopqa schema export`")
+        typer.echo("schema is current")
+        return
+    typer.echo(str(export_schema(out)))
+
+
+@app.command("model")
+def model_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Show the LLM backend and check that it answers."""
+    from coopqa.llm import health_check, model_info
+
+    settings = _coop(ctx).settings
+    info = model_info(settings)
+    ok, message, seconds = health_check(settings)
+    if as_json:
+        _emit_json({**info, "ok": ok, "message": message, "seconds": round(seconds, 2)})
+    else:
+        for key, value in info.items():
+            typer.echo(f"{key}: {value}")
+        typer.secho(("ok: " if ok else "error: ") + message, fg="green" if ok else "red", err=not ok)
+    if not ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: `--home`/`--no-cache` may stand anywhere; expected failures print one line."""
     argv = sys.argv[1:]
