@@ -362,8 +362,8 @@ def test_live_run_reports_missing_methods(tmp_path: Path, monkeypatch: pytest.Mo
     assert "summaries: not available (CoopQA.summarize does not exist yet)" in run.notes
     assert "answers: not available (CoopQA.ask does not exist yet)" in run.notes
     assert list(run.report["overall"]) == ["retrieval"] and run.report["overall"]["retrieval"]["queries"] == 3
-    assert json.loads((tmp_path / "predictions/rankings.json").read_text(encoding="utf-8")).keys() == {
-        "w1", "w2", "w3"}
+    rankings = json.loads((tmp_path / "eval-report.predictions/rankings.json").read_text(encoding="utf-8"))
+    assert rankings.keys() == {"w1", "w2", "w3"}
 
 
 def test_the_repository_threshold_file_loads() -> None:

@@ -293,8 +293,8 @@ def eval_run_cmd(
         "--only", help="Comma-separated sections: summaries,answers,retrieval (default all).")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", help="TOML file with a [min] table of metric minimums (e.g. evals/thresholds.toml).")] = None,
-    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for eval-report.json/.html (and predictions/).")]
-    = Path("."),
+    out: Annotated[Path, typer.Option(
+        "-o", "--out", help="Folder for eval-report.json/.html (and a live run's outputs).")] = Path("."),
     min_summary_f1: MinOpt = None,
     min_evidence_validity: MinOpt = None,
     min_citation_support: MinOpt = None,

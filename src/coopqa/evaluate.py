@@ -10,7 +10,7 @@ answers, retrieval) against hand labels, either live through `CoopQA` or from pr
   cache still answering unchanged model calls.
 - Prediction files use the output contract: `summaries/<doc_id>.json`, `answers.jsonl` (one answer object
   a line) and optionally `rankings.json` (query id → ranked sentence ids). A live run writes the same
-  layout to `<out>/predictions/`, so a run can be re-scored, diffed or compared with another system.
+  layout to `<out>/eval-report.predictions/`, so a run can be re-scored, diffed or compared with another system.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ SECTIONS = ("summaries", "answers", "retrieval")
 RETRIEVAL_KS = (1, 5, 10)
 MIN_DEPTH = 10  # rankings are at least this deep, so MRR is MRR@10 or deeper
 EVAL_CACHE_VERSION = 1
+PREDICTIONS_DIR = "eval-report.predictions"  # a live run's outputs, next to eval-report.json
 # Modules that score or present results; editing them does not change what the system outputs.
 EVAL_ONLY_MODULES = frozenset({"evaluate.py", "scoring.py", "report.py", "labels.py", "cli.py", "__main__.py"})
 _LANG_ORDER = {lang: n for n, lang in enumerate(LANGUAGES)}
@@ -678,7 +679,7 @@ def run_eval(
 ) -> EvalRun:
     """Score summaries, answers and retrieval against the labels: live through `CoopQA` over the corpus
     (indexed in its eval home), or from the prediction files in `predictions`. A live run writes its
-    outputs to `<out_dir>/predictions/`."""
+    outputs to `<out_dir>/eval-report.predictions/`."""
     only = set(only)
     if unknown := only - set(SECTIONS):
         raise CoopqaError(f"--only: unknown section(s) {', '.join(sorted(unknown))}; use {', '.join(SECTIONS)}")
@@ -716,7 +717,7 @@ def run_eval(
     else:
         preds, docs = _run_live(settings, chosen, labels, cross, queries, only, meta, notes, progress, fail_fast)
         if out_dir is not None:
-            predictions_dir = Path(out_dir) / "predictions"
+            predictions_dir = Path(out_dir) / PREDICTIONS_DIR
             write_predictions(preds, predictions_dir)
     if not docs:
         raise CoopqaError(f"{chosen.corpus}: no readable documents")
@@ -771,6 +772,8 @@ def _run_live(
         if section in only and not callable(method):
             notes.append(f"{section}: not available (CoopQA.{'summarize' if section == 'summaries' else 'ask'} "
                          "does not exist yet)")
+            if progress:
+                progress(notes[-1])
     cache = ResultCache(Path(coop.settings.home) / "cache" / "eval", enabled=settings.cache)
     costs: dict[str, dict] = {}
     if any(section in only and callable(method) for section, method in live):
