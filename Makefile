@@ -19,6 +19,9 @@ run: install
 	$(BIN)/coopqa ingest corpus
 	$(BIN)/coopqa docs
 	$(BIN)/coopqa search "$(QUESTION)" -k 3
+	$(BIN)/coopqa summarize --all -o $(OUT)/summaries
+	$(BIN)/coopqa brief --format html -o $(OUT)/briefing.html > /dev/null
+	$(BIN)/coopqa brief --format md -o $(OUT)/briefing.md
 
 test: install
 	$(BIN)/pytest -q

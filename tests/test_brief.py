@@ -120,10 +120,9 @@ def test_summary_markdown() -> None:
 
 
 def test_cli_summarize_all_and_brief(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_summarize import EN, FA, FakeLLM, en_script
-
     from coopqa import cli
     from coopqa.api import CoopQA
+    from test_summarize import EN, FA, FakeLLM, en_script
 
     src = tmp_path / "docs"
     src.mkdir()

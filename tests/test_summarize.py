@@ -4,7 +4,6 @@ one real end-to-end run of the embedded model (`-m llm`)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -307,10 +306,7 @@ def test_real_model_summarises_a_seed_article(tmp_path: Path) -> None:
     """Fresh home (no response cache), the embedded model, one short seed article."""
     from conftest import CORPUS
 
-    gguf = os.environ.get("COOPQA_GGUF") or next(
-        (str(p) for p in (Path(".coopqa/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),) if p.is_file()), None)
-    overrides = {"home": tmp_path / "home", "cache": False, **({"gguf": gguf} if gguf else {})}
-    coop = CoopQA(**overrides)
+    coop = CoopQA(home=tmp_path / "home", cache=False)  # the GGUF itself is shared (COOPQA_MODEL_CACHE)
     coop.ingest([CORPUS / "002_d149433968036d4b.txt"])
     started = time.perf_counter()
     data = coop.summarize("002_d149433968036d4b")

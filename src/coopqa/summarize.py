@@ -219,15 +219,18 @@ def response_models(view: DocView, country_names: Sequence[str]) -> dict[str, ty
     ev = _evidence_field(view.numbers)
     country = (_soft_choice(country_names) | None, None)
     short = {"max_length": 120}
+    # An English article's names need no transliteration: the model copies each name once (fewer tokens).
+    english = (str | None, Field(None, max_length=80)) if view.doc.language == "en" else (str, Field(max_length=80))
     person = create_model(
         "Person", __base__=_Out, evidence=ev,
-        name_original=(str, Field(max_length=80)), name=(str, Field(max_length=80)),
+        name_original=(str, Field(max_length=80)), name=english,
         role=(str | None, Field(None, **short)), organization=(str | None, Field(None, **short)), country=country,
     )
     people = create_model("People", __base__=_Out, participants=(list[person], Field(max_length=6)))
     org = create_model(
         "Org", __base__=_Out, evidence=ev, name_original=(str, Field(max_length=120)),
-        name=(str, Field(max_length=120)), country=country,
+        name=(str | None, Field(None, max_length=120)) if view.doc.language == "en" else (str, Field(max_length=120)),
+        country=country,
     )
     agreement = create_model(
         "Deal", __base__=_Out, evidence=ev, kind=(_choice(AGREEMENT_KINDS), ...),
@@ -397,8 +400,9 @@ class Pipeline:
     model_name: str = ""
     areas: AreasMode = "both"
     retry: bool = True
-    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 600, "orgs": 700, "areas": 400,
-                                                                "overview": 500})
+    area_sources: dict[str, list[str]] = field(default_factory=dict)  # what the model and the cues proposed
+    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 450, "orgs": 450, "areas": 300,
+                                                                "overview": 400})
 
     def run(self, doc: Document) -> tuple[VisitSummary, RunStats]:
         started = time.perf_counter()
@@ -707,6 +711,7 @@ class Pipeline:
                         continue
                 chosen.setdefault(a.area, [])
                 chosen[a.area] += [view.sid(n) for n in cued if view.sid(n) not in chosen[a.area]]
+        self.area_sources = {"llm": list(chosen), "cues": list(areas_by_cue(view.citable))}
         if self.areas in ("cues", "both"):
             for area, ids in areas_by_cue(view.citable).items():
                 if area not in chosen:
