@@ -320,3 +320,17 @@ def test_real_model_summarises_a_seed_article(tmp_path: Path) -> None:
     assert data["model"] and data["elapsed_s"] > 0 and data["summary"]
     ev = score_evidence(data, sentence_texts([doc]))
     assert ev.valid == ev.cited
+
+
+def test_dates_in_double_month_names_and_words() -> None:
+    from coopqa.summarize import dates_in
+
+    (m,) = dates_in("الثلاثاء 12 تشرين الثاني/نوفمبر 2024 في دمشق")
+    assert (m.iso, m.text) == ("2024-11-12", "12 تشرين الثاني/نوفمبر 2024")  # as written
+    assert [d.iso for d in dates_in("٨ كانون الثاني/يناير ٢٠٢٥")] == ["2025-01-08"]
+    (w,) = dates_in("في الحادي عشر من تشرين الأول عام ألفين وأربعة وعشرين")
+    assert w.iso == "2024-10-11" and w.text.startswith("الحادي عشر")
+    (fa,) = dates_in("روز شنبه بیست و یکم مهر ماه هزار و چهارصد و سه با")
+    assert fa.iso == "2024-10-12" and fa.calendar == "solar_hijri"
+    assert [d.iso for d in dates_in("یکشنبه سوم اسفند ۱۴۰۳")] == ["2025-02-21"]
+    assert dates_in("سه هزار نفر در ماه مهر") == []  # numbers without a date are not dates
