@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT := out
 QUESTION := Which country's ambassador met the head of Iran's Cinema Organization?
+# An English question whose answer is only in a Persian article: answered with citations to its sentences.
+ASK := Whom did Iran's cultural counsellor in Kazakhstan meet, and what did they agree on?
 
 .PHONY: install run test lint clean
 
@@ -22,6 +24,7 @@ run: install
 	$(BIN)/coopqa summarize --all -o $(OUT)/summaries
 	$(BIN)/coopqa brief --format html -o $(OUT)/briefing.html > /dev/null
 	$(BIN)/coopqa brief --format md -o $(OUT)/briefing.md
+	$(BIN)/coopqa ask "$(ASK)"
 
 test: install
 	$(BIN)/pytest -q

@@ -19,6 +19,7 @@ from coopqa.types import SCHEMA_VERSION
 KARIMOV = "Azerbaijani Culture Minister Anar Karimov has visited the Iranian Film and Audiovisual Organization"
 MUKHTARPUR = "Anar Karimov also met with the head of the National Library and Archives of Iran"
 Q_KARIMOV = "Which Azerbaijani minister visited the Iranian Film and Audiovisual Organization?"
+NOT_ANSWERED = {"claims": [{"text": "The sentences do not say.", "sources": []}], "answered": False}
 
 
 class FakeLLM:
@@ -188,7 +189,7 @@ def test_all_dropped_abstains_in_the_question_language(coop, question, lang):
 
 def test_not_answered_flag_abstains_without_retry(coop):
     result, llm, _ = ask(coop, "How much funding did Azerbaijan commit to joint films with Iran?",
-                         {"answered": False, "claims": []})
+                         NOT_ANSWERED)
     assert result["abstained"] and len(llm.calls) == 1
 
 
@@ -205,14 +206,14 @@ def test_precheck_abstains_without_a_model_call(coop):
 
 
 def test_lang_override_and_validation(coop):
-    result, _, _ = ask(coop, Q_KARIMOV, {"answered": False, "claims": []}, lang="fa")
+    result, _, _ = ask(coop, Q_KARIMOV, NOT_ANSWERED, lang="fa")
     assert result["language"] == "fa" and result["answer"] == ABSTAIN_TEXT["fa"]
     with pytest.raises(Exception, match="auto or one of"):
-        ask(coop, Q_KARIMOV, {"answered": False, "claims": []}, lang="de")
+        ask(coop, Q_KARIMOV, NOT_ANSWERED, lang="de")
 
 
 def test_prompt_is_small_and_numbered(coop):
-    _, llm, engine = ask(coop, Q_KARIMOV, {"answered": False, "claims": []})
+    _, llm, engine = ask(coop, Q_KARIMOV, NOT_ANSWERED)
     user = llm.calls[0][-1]["content"]
     numbers = sorted(shown_numbers(user))
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) <= 12
@@ -231,7 +232,7 @@ def test_wide_question_uses_summaries_as_facts(seed_copy):
                "date_evidence": [other], "countries": [{"name": "Azerbaijan", "evidence": [top.id]}],
                "cooperation_areas": [{"area": "film_weeks", "evidence": [top.id, "nonexistent:s99"]}]}
     (seed_copy / "summaries" / f"{doc.doc_id}.json").write_text(json.dumps(summary))
-    _, llm, engine = ask(coop, q, {"answered": False, "claims": []})
+    _, llm, engine = ask(coop, q, NOT_ANSWERED)
     user = llm.calls[0][-1]["content"]
     n_top, n_other = number_of(user, top.text), number_of(user, doc.sentence(other).text)
     assert f"film weeks [{n_top}]" in user and f"date 2022-06-24 [{n_other}]" in user
@@ -240,7 +241,7 @@ def test_wide_question_uses_summaries_as_facts(seed_copy):
 
 def test_wide_question_without_summaries_degrades_to_passages(coop):
     _, llm, engine = ask(coop, "Which countries discussed film weeks with Iran, and when?",
-                         {"answered": False, "claims": []})
+                         NOT_ANSWERED)
     ctx = engine.last_trace.context
     assert ctx.summaries_used == [] and len(ctx.docs) >= 3 and "Facts:" not in llm.calls[0][-1]["content"]
 
@@ -275,7 +276,8 @@ def test_cli_ask_json_and_text(seed_copy, monkeypatch):
 
 def test_model_answer_schema_is_bounded():
     schema = ModelAnswer.model_json_schema()
-    assert schema["properties"]["claims"]["maxItems"] <= 6
+    assert schema["properties"]["claims"]["maxItems"] <= 6 and schema["properties"]["claims"]["minItems"] == 1
+    assert list(schema["properties"]) == ["claims", "answered"] and set(schema["required"]) == {"claims", "answered"}
     claim = schema["$defs"]["Claim"]["properties"]
     assert claim["text"]["maxLength"] <= 400 and claim["sources"]["maxItems"] <= 4
 

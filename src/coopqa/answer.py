@@ -105,11 +105,13 @@ class Claim(BaseModel):
 
 
 class ModelAnswer(BaseModel):
-    """What the model returns: the claims, then whether they answer the question. Claims come first: a
-    small model asked for the verdict first tends to give up before reading."""
+    """What the model returns: at least one claim, then whether they answer the question. Claims come first
+    and at least one is required: a small model allowed an empty list or asked for the verdict first
+    takes that easy way out before reading. When the sentences do not answer, the one claim says so and
+    cites nothing (and is dropped by verification)."""
 
-    claims: list[Claim] = Field(default_factory=list, max_length=5)
-    answered: bool = Field(True, description="false when the sentences do not answer the question")
+    claims: list[Claim] = Field(min_length=1, max_length=5)
+    answered: bool = Field(description="false when the sentences do not answer the question")
 
 
 # ------------------------------------------------------------------------------------------ context
