@@ -354,15 +354,16 @@ def response_models(view: DocView, country_names: Sequence[str]) -> dict[str, ty
     those the article names, so constrained decoding cannot produce a forged id or an unnamed country."""
     ev = _evidence_field(view.numbers)
     country = (_soft_choice(country_names) | None, None)
-    short = {"max_length": 120}
+    short = {"max_length": 80}
     # An English article's names need no transliteration: the model copies each name once (fewer tokens).
     english = (str | None, Field(None, max_length=80)) if view.doc.language == "en" else (str, Field(max_length=80))
     person = create_model(
         "Person", __base__=_Out, evidence=ev,
         name_original=(str, Field(max_length=80)), name=english,
-        role=(str | None, Field(None, **short)), organization=(str | None, Field(None, **short)), country=country,
+        role=(str | None, Field(None, **short)), country=country,
     )
     people = create_model("People", __base__=_Out, participants=(list[person], Field(max_length=6)))
+    # (no organization field: the role usually names it, and every field costs generated tokens)
     org = create_model(
         "Org", __base__=_Out, evidence=ev, name_original=(str, Field(max_length=120)),
         name=(str | None, Field(None, max_length=120)) if view.doc.language == "en" else (str, Field(max_length=120)),
@@ -537,8 +538,8 @@ class Pipeline:
     areas: AreasMode = "both"
     retry: bool = True
     area_sources: dict[str, list[str]] = field(default_factory=dict)  # what the model and the cues proposed
-    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 450, "orgs": 450, "areas": 300,
-                                                                "overview": 400})
+    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 800, "orgs": 700, "areas": 300,
+                                                                "overview": 450})
 
     def run(self, doc: Document) -> tuple[VisitSummary, RunStats]:
         started = time.perf_counter()
@@ -668,7 +669,7 @@ class Pipeline:
             if not (names_match(name, original) or mentions(original, name)):
                 name = original  # an English article's name is the name as written
         notes: list[Dropped] = []
-        role, org, country = p.role, p.organization, p.country
+        role, org, country = p.role, getattr(p, "organization", None), p.country
         label = f"{name} / {original}"
         if role and not self._attr_ok(view, p, original, "role", role):
             notes.append(Dropped(field="participants.role", value=f"{label}: {role}",
