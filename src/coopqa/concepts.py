@@ -48,22 +48,40 @@ Forms = dict[str, list[tuple[tuple[str, ...], str]]]
 
 
 @cache
+def _rows() -> dict[str, dict[str, list[str]]]:
+    """concept id → language → its forms, as written in data/lexicon.tsv."""
+    rows: dict[str, dict[str, list[str]]] = {}
+    for line in files("coopqa").joinpath("data/lexicon.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#") and not line.startswith("concept\t"):
+            concept, *columns = line.split("\t")
+            rows[concept.strip()] = {
+                lang: [f for f in col.split("|") if f.strip()]
+                for lang, col in zip(("en", "ar", "fa"), columns, strict=False)
+            }
+    return rows
+
+
+@cache
 def lexicon(language: str) -> Forms:
     """First-token prefix (3 chars) → [(form tokens, concept id)] for one language's column."""
-    column_of = {"en": 0, "ar": 1, "fa": 2}[language]
     index: Forms = {}
-    text = files("coopqa").joinpath("data/lexicon.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("concept\t"):
-            continue
-        concept, *columns = line.split("\t")
-        for form in columns[column_of].split("|") if column_of < len(columns) else []:
+    for concept, columns in _rows().items():
+        for form in columns.get(language, []):
             parts = tuple(_WORD.findall(normalize(form)))
             if parts and len(parts[0]) >= 3:
-                index.setdefault(parts[0][:3], []).append((parts, concept.strip()))
+                index.setdefault(parts[0][:3], []).append((parts, concept))
     for forms in index.values():
         forms.sort(key=lambda f: -sum(map(len, f[0])))  # longest form first
     return index
+
+
+def gloss(terms: list[str], language: str) -> str:
+    """A word-by-word rendering of index terms' concepts in `language` (each concept's first form; names
+    and numbers are dropped): a rough query translation for the embedder, which matches better within a
+    language."""
+    rows = _rows()
+    words = (rows.get(t[2:], {}).get(language, [""])[0] for t in terms if t.startswith("c:"))
+    return " ".join(w for w in words if w)
 
 
 def _variants(token: str) -> Iterator[str]:

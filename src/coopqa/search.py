@@ -1,15 +1,17 @@
 """Hybrid sentence retrieval that treats English, Arabic and Persian fairly.
 
-Three signals, fused by weights chosen on the retrieval evals (see benchmarks/RESULTS.md):
+Signals, fused by weights chosen on the retrieval evals (seed and dev queries; see benchmarks/RESULTS.md):
 - dense: e5 cosine from Chroma, queried per language so each language brings its own candidate pool, and
   calibrated per language — e5-small scores passages in the query's own language higher, so a sentence's
   cosine is standardised against the distribution of all sentences of its language for this query
-  (mean q·μ_L and variance qᵀΣ_L q, from the language's embedding mean μ_L and covariance Σ_L);
+  (mean q·μ_L and variance qᵀΣ_L q, from the language's embedding mean μ_L and covariance Σ_L). For the
+  other languages the query is also rendered word by word through the lexicon (`concepts.gloss`) and the
+  better of the two calibrated scores counts;
 - concepts: BM25 over language-neutral terms (trilingual lexicon concepts, transliteration skeletons of
-  names, numbers), which match across scripts;
-- words: BM25 over normalised word tokens, for exact terms within a language.
-A document-level term adds the strength of the sentence's best neighbours, so the right article wins
-even when the answering sentence itself matches weakly.
+  names, numbers), which match across scripts — once over the sentence's own terms and once over the
+  terms of its window (the sentence with its neighbours), since "he said" sentences carry no names;
+- document: the best fused score in the sentence's document, so the right article wins even when the
+  answering sentence itself matches weakly.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coopqa.concepts import index_terms
+from coopqa.concepts import gloss, index_terms
 from coopqa.embed import embed_query
 from coopqa.store import Store
-from coopqa.text import tokens
+from coopqa.text import detect_language
 
 POOL = 50
 
@@ -30,9 +32,9 @@ POOL = 50
 class Weights:
     """Fusion weights (dense z-scores are the unit)."""
 
-    concepts: float = 4.5
-    words: float = 0.0
-    document: float = 1.0
+    concepts: float = 1.5
+    window: float = 3.0
+    document: float = 0.5
 
 
 @dataclass
@@ -56,7 +58,7 @@ class _Table:
     position: dict[str, int]
     doc_starts: np.ndarray
     concept_bm25: object
-    word_bm25: object
+    window_bm25: object
     stats: dict[str, tuple[np.ndarray, np.ndarray]]  # language → (mean vector, covariance)
 
 
@@ -88,10 +90,14 @@ def _load_table(store: Store) -> _Table | None:
         stats[lang] = (vecs.mean(0), cov)
     doc_arr = np.array(docs)
     starts = np.flatnonzero(np.r_[True, doc_arr[1:] != doc_arr[:-1]])
+    terms = [index_terms(t, lang) for t, lang in zip(texts, langs, strict=True)]
+    windows = [
+        terms[n] + [t for m in (n - 1, n + 1) if 0 <= m < len(terms) and docs[m] == docs[n] for t in terms[m]]
+        for n in range(len(terms))
+    ]
     return _Table(
-        ids, texts, lang_arr, doc_arr, {i: n for n, i in enumerate(ids)}, starts,
-        _bm25([index_terms(t, lang) for t, lang in zip(texts, langs, strict=True)]),
-        _bm25([tokens(t) for t in texts]), stats,
+        ids, texts, lang_arr, doc_arr, {i: n for n, i in enumerate(ids)}, starts, _bm25(terms), _bm25(windows),
+        stats,
     )
 
 
@@ -116,22 +122,30 @@ class Retriever:
             self._table, self._version = _load_table(self.store), version
         return self._table
 
-    def _dense(self, qvec: np.ndarray, languages: list[str]) -> dict[str, float]:
-        """Calibrated cosine (z-score within the sentence's language) of each language's top POOL."""
+    def _dense(self, query: str, terms: list[str], languages: list[str]) -> dict[str, float]:
+        """Calibrated cosine (z-score within the sentence's language) of each language's top POOL, for the
+        query and, in the other languages, for its lexicon gloss — the better of the two."""
         from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters, VectorStoreQuery
 
         table = self.table
         assert table is not None
+        threads = self.store.settings.threads
+        own = detect_language(query)
+        qvec = embed_query(query, threads).astype(np.float64)
         out: dict[str, float] = {}
         for lang in languages:
+            vectors = [qvec]
+            if lang != own and (rendered := gloss(terms, lang)):
+                vectors.append(embed_query(rendered, threads).astype(np.float64))
             mean, cov = table.stats[lang]
-            mu, sd = float(qvec @ mean), float(np.sqrt(max(qvec @ cov @ qvec, 1e-9)))
-            result = self.store.vector_store.query(VectorStoreQuery(
-                query_embedding=qvec.tolist(), similarity_top_k=POOL,
-                filters=MetadataFilters(filters=[MetadataFilter(key="lang", value=lang)]),
-            ))
-            for sid, cos in zip(result.ids or [], result.similarities or [], strict=True):
-                out[sid] = (cos - mu) / sd
+            for vec in vectors:
+                mu, sd = float(vec @ mean), float(np.sqrt(max(vec @ cov @ vec, 1e-9)))
+                result = self.store.vector_store.query(VectorStoreQuery(
+                    query_embedding=vec.tolist(), similarity_top_k=POOL,
+                    filters=MetadataFilters(filters=[MetadataFilter(key="lang", value=lang)]),
+                ))
+                for sid, cos in zip(result.ids or [], result.similarities or [], strict=True):
+                    out[sid] = max(out.get(sid, -np.inf), (cos - mu) / sd)
         return out
 
     def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
@@ -142,17 +156,17 @@ class Retriever:
         languages = [lang] if lang else sorted(table.stats)
         if lang and lang not in table.stats:
             return []
-        qvec = embed_query(query, self.store.settings.threads).astype(np.float64)
-        dense = self._dense(qvec, languages)
-        q_terms, q_words = index_terms(query), tokens(query)
-        concepts = _normalised(np.asarray(table.concept_bm25.get_scores(q_terms))) if q_terms else 0 * table.langs
-        words = _normalised(np.asarray(table.word_bm25.get_scores(q_words))) if q_words else 0 * table.langs
+        terms = index_terms(query)
+        dense = self._dense(query, terms, languages)
+        zeros = np.zeros(len(table.ids))
+        concepts = _normalised(np.asarray(table.concept_bm25.get_scores(terms))) if terms else zeros
+        window = _normalised(np.asarray(table.window_bm25.get_scores(terms))) if terms else zeros
         floor = min(dense.values(), default=0.0)
         w = self.weights
         base = np.full(len(table.ids), floor)
         for sid, z in dense.items():
             base[table.position[sid]] = z
-        base = base + w.concepts * concepts + w.words * words
+        base = base + w.concepts * concepts + w.window * window
         if lang:
             base[table.langs != lang] = -np.inf
         score = base.copy()
@@ -163,6 +177,6 @@ class Retriever:
         return [
             Hit(table.ids[n], str(table.docs[n]), float(score[n]), table.texts[n], str(table.langs[n]),
                 {"dense": float(dense.get(table.ids[n], floor)), "concepts": float(concepts[n]),
-                 "words": float(words[n])})
+                 "window": float(window[n])})
             for n in order if np.isfinite(score[n])
         ]
