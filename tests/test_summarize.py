@@ -268,16 +268,29 @@ def test_one_failing_document_does_not_stop_the_others(coop: CoopQA, monkeypatch
     class Flaky(FakeLLM):
         def extract(self, messages: Any, response_model: Any, **kw: Any) -> Any:
             if "سعید" in messages[-1]["content"]:
-                raise LLMError("the model's output was not a valid People after 3 attempt(s): invalid JSON")
+                raise LLMError("cannot reach the LLM server at http://127.0.0.1:9/v1: connection refused")
             return super().extract(messages, response_model, **kw)
 
     monkeypatch.setattr(coop, "llm", Flaky(en_script()))
     results = list(coop.summarize_many(["fa1", "en1"]))
     (fa_id, fa, fa_err), (en_id, en, en_err) = results
-    assert fa_id == "fa1" and fa is None and "not a valid People" in fa_err and "\n" not in fa_err
+    assert fa_id == "fa1" and fa is None and "cannot reach" in fa_err and "\n" not in fa_err
     assert en_id == "en1" and en_err is None and en["doc_id"] == "en1"
     assert (coop.settings.home / "summaries" / "en1.json").exists()
     assert not (coop.settings.home / "summaries" / "fa1.json").exists()
+
+
+def test_an_unusable_answer_costs_only_its_fields() -> None:
+    class Truncating(FakeLLM):
+        def extract(self, messages: Any, response_model: Any, **kw: Any) -> Any:
+            if response_model.__name__ == "People":
+                raise LLMError("the model's People hit max_tokens=800 before it was complete; raise max_tokens")
+            return super().extract(messages, response_model, **kw)
+
+    summary, stats = summarize_document(make_doc("en1", EN), Truncating(en_script()))
+    assert summary.participants == [] and summary.agreements and summary.summary
+    (d,) = [d for d in summary.dropped if d.field == "participants"]
+    assert "max_tokens" in d.reason and stats.errors
 
 
 def test_timeout_is_a_one_line_error(coop: CoopQA, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,6 +37,7 @@ from coopqa import citations as cite
 from coopqa.dates import DateMention, find_dates
 from coopqa.dates import _iso as _iso
 from coopqa.labels import AGREEMENT_KINDS, AGREEMENT_STATUSES, COOPERATION_AREAS
+from coopqa.model_files import LLMError
 from coopqa.prompts import load_prompt
 from coopqa.text import normalize, tokens
 from coopqa.translit import mentions, names_match
@@ -60,6 +61,16 @@ LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
 MAX_PROMPT_CHARS = 9000  # ~3k tokens of article at worst (Arabic script); later sentences are left out
 IRAN = "IR"
 AreasMode = Literal["llm", "cues", "both"]
+
+
+STEP_FIELDS = {"people": "participants", "orgs": "organizations, agreements", "areas": "cooperation_areas",
+               "overview": "title, summary, location, follow_ups"}
+
+
+def step_level(error: LLMError) -> bool:
+    """An LLMError about one answer (cut off at max_tokens, invalid after retries), not about the server."""
+    text = str(error)
+    return "hit max_tokens" in text or "was not a valid" in text
 
 
 class Extractor(Protocol):
@@ -538,6 +549,7 @@ class Pipeline:
     areas: AreasMode = "both"
     retry: bool = True
     area_sources: dict[str, list[str]] = field(default_factory=dict)  # what the model and the cues proposed
+    _dropped: list[Dropped] = field(default_factory=list, init=False, repr=False)
     max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 800, "orgs": 700, "areas": 300,
                                                                 "overview": 450})
 
@@ -547,6 +559,7 @@ class Pipeline:
         view = DocView.of(doc)
         out = VisitSummary(doc_id=doc.doc_id, language=doc.language, model=self.model_name)
         dropped: list[Dropped] = []
+        self._dropped = dropped
         self._date(view, out)
         ranked = self._country_ranking(view)
         names = [cite.english_country(c) for c in ranked]
@@ -591,7 +604,13 @@ class Pipeline:
                     {"role": "user", "content": load_prompt(retry_prompt).format(
                         problems="\n".join(f"- {what}: {why}" for what, why in failures))}]
         stats.retries += 1
-        result = self.llm.extract(messages, model, max_tokens=self.max_tokens[key])
+        try:
+            result = self.llm.extract(messages, model, max_tokens=self.max_tokens[key])
+        except LLMError as e:
+            if not step_level(e):
+                raise
+            stats.errors.append(f"{key} retry: {e}")
+            return None
         stats.account(self.llm)
         return result
 
@@ -739,7 +758,16 @@ class Pipeline:
 
     def _llm_step(self, view: DocView, base: list, task: str, model: type[BaseModel], key: str,
                   stats: RunStats) -> BaseModel | None:
-        return self._ask(base, task, model, key, stats)
+        """One call; an answer the model could not complete or make valid costs only this step's fields
+        (listed in `dropped`); a server that is down or too slow fails the whole document (LLMError)."""
+        try:
+            return self._ask(base, task, model, key, stats)
+        except LLMError as e:
+            if not step_level(e):
+                raise
+            stats.errors.append(f"{key}: {e}")
+            self._dropped.append(Dropped(field=STEP_FIELDS[key], value="(no usable model answer)", reason=str(e)))
+            return None
 
     # -- organisations and agreements ----------------------------------------------------------------------
 
