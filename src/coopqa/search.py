@@ -26,6 +26,8 @@ from coopqa.store import Store
 from coopqa.text import detect_language
 
 POOL = 50
+PRIOR_SENTENCES = 10  # weight of the prior in the per-language calibration, in sentences
+PRIOR_SD = 0.02  # typical spread of e5-small cosines of a query over one language's sentences
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,18 @@ def _load_table(store: Store) -> _Table | None:
         return None
     vectors, _ = store.embeddings_for(texts)
     lang_arr = np.array(langs)
+    all_vecs = vectors.astype(np.float64)
+    overall_mean = all_vecs.mean(0)
     stats = {}
     for lang in sorted(set(langs)):
-        vecs = vectors[lang_arr == lang].astype(np.float64)
-        cov = np.cov(vecs.T) if len(vecs) > 1 else np.eye(vecs.shape[1]) * 1e-3
-        stats[lang] = (vecs.mean(0), cov)
+        vecs = all_vecs[lang_arr == lang]
+        n = len(vecs)
+        # Shrink towards the corpus mean and an isotropic spread, so a language with few sentences
+        # gets no degenerate (near-zero) variance and no spurious offset.
+        keep = n / (n + PRIOR_SENTENCES)
+        mean = keep * vecs.mean(0) + (1 - keep) * overall_mean
+        cov = np.cov(vecs.T) if n > 1 else np.zeros((vecs.shape[1], vecs.shape[1]))
+        stats[lang] = (mean, keep * cov + (1 - keep) * PRIOR_SD**2 * np.eye(vecs.shape[1]))
     doc_arr = np.array(docs)
     starts = np.flatnonzero(np.r_[True, doc_arr[1:] != doc_arr[:-1]])
     terms = [index_terms(t, lang) for t, lang in zip(texts, langs, strict=True)]
