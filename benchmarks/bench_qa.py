@@ -145,12 +145,12 @@ class LlamaIndexSystem:
         for m in dict.fromkeys(markers):
             if 1 <= m <= len(sources):
                 node = sources[m - 1]
-                sid = node.node_id
+                sid = _sentence_id(node)
                 citations.append({"marker": m, "id": sid, "doc_id": sid.rsplit(":s", 1)[0],
                                   "text": node.get_content().split("\n", 1)[-1]})
         abstained = not citations and bool(_NO_ANSWER.search(text))
         result = {"question": question, "answer": text, "abstained": abstained, "citations": citations,
-                  "retrieved": [n.node.node_id for n in response.source_nodes]}
+                  "retrieved": [_sentence_id(n.node) for n in response.source_nodes]}
         timing = {
             "total_s": total + retrieval_s, "retrieval_s": retrieval_s,
             "prompt_s": sum((c.get("prompt_ms") or 0) for c in self.stats) / 1000,
@@ -161,6 +161,14 @@ class LlamaIndexSystem:
             "llm_calls": len(self.stats),
         }
         return result, timing
+
+
+def _sentence_id(node: Any) -> str:
+    """coopqa's sentence id of a LlamaIndex node: CitationQueryEngine re-creates nodes under new ids, but
+    they keep the store's metadata (sentence number) and source-document relationship."""
+    n = (node.metadata or {}).get("n")
+    doc_id = node.ref_doc_id
+    return f"{doc_id}:s{n}" if n is not None and doc_id else node.node_id
 
 
 # ------------------------------------------------------------------------------------------ run

@@ -318,3 +318,19 @@ def test_real_model_abstains_on_absent_topic(tmp_path, seed_home):
         result = coop.ask(q)
         assert_contract(result, coop)
         assert result["abstained"], result
+
+
+def test_numbers_are_checked_as_digits_or_words_in_any_language():
+    shown = {1: answer_mod.Shown(1, "d:s1", "d", "سيتم دبلجة عشرة أفلام إيرانية وثلاث عشرة حلقة سنويا", "ar")}
+    v = answer_mod.Verifier(shown, "How many Iranian films will be dubbed?")
+    assert v._entities_missing("10 Iranian films a year, and 13 episodes", shown[1].text) == []
+    assert v._entities_missing("ten films", shown[1].text) == []
+    assert v._entities_missing("12 films", shown[1].text) == ["12"]
+    assert v._entities_missing("The two sides agreed on one plan", shown[1].text) == []  # everyday words
+
+
+def test_how_many_question_needs_a_number(coop):
+    q = "How many ministers visited the Iranian Film and Audiovisual Organization?"
+    result, llm, engine = ask(coop, q, lambda u: claims(
+        ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [number_of(u, KARIMOV)])))
+    assert result["abstained"] and any("without a number" in c.reason for c in engine.last_trace.checks)

@@ -83,6 +83,10 @@ _NEGATIVE = re.compile(
     r"ذکر نشده|مشخص نشده|اشاره\u200c?ای نشده|اشاره نشده|نمی\u200c?(گوید|گویند)|نیامده",
     re.IGNORECASE,
 )
+# "How many / how much" questions, normalised (coopqa.text.normalize).
+_QUANTITY = re.compile(
+    r"\bhow (many|much)\b|(^|\s)(کم|بکم)\s|(^|\s)چند|چه (تعداد|میزان|مبلغ)|چقدر|ما (عدد|حجم|قیمه|مبلغ)"
+)
 # Questions that ask across articles (lists, comparisons): wider context, more documents.
 _WIDE = re.compile(
     r"\b(which|what) (countries|articles|partners|reports|documents|visits|delegations|organi[sz]ations)\b|"
@@ -360,16 +364,60 @@ def _name_stated(name: str, text: str) -> bool:
     return covered[-1] and sum(checkable) * 2 >= len(checkable)
 
 
-def _numbers(text: str) -> set[str]:
-    """Numbers in the text outside date mentions, canonical (ASCII digits, no leading zeros)."""
+def _number_words() -> dict[str, int]:
+    """Normalised number words of English, Arabic and Persian (Arabic forms also with the article)."""
+    table = {
+        1: "one واحد واحده یک", 2: "two اثنان اثنين اثنتان اثنتين دو", 3: "three ثلاث ثلاثه سه",
+        4: "four اربع اربعه چهار", 5: "five خمس خمسه پنج", 6: "six ست سته شش", 7: "seven سبع سبعه هفت",
+        8: "eight ثمان ثمانی ثمانیه هشت", 9: "nine تسع تسعه نه", 10: "ten عشر عشره ده",
+        11: "eleven یازده", 12: "twelve دوازده", 13: "thirteen سیزده", 14: "fourteen چهارده",
+        15: "fifteen پانزده", 16: "sixteen شانزده", 17: "seventeen هفده", 18: "eighteen هجده هیجده",
+        19: "nineteen نوزده", 20: "twenty عشرین عشرون بیست", 30: "thirty ثلاثین ثلاثون سی",
+        40: "forty اربعین اربعون چهل", 50: "fifty خمسین خمسون پنجاه", 60: "sixty ستین ستون شصت",
+        70: "seventy سبعین سبعون هفتاد", 80: "eighty ثمانین ثمانون هشتاد", 90: "ninety تسعین تسعون نود",
+        100: "hundred مئه مائه صد", 1000: "thousand الف هزار",
+    }
+    words = {normalize(w): n for n, forms in table.items() for w in forms.split()}
+    return words | {"ال" + w: n for w, n in words.items() if _ARABIC_SCRIPT.match(w)}
+
+
+_NUMBER_WORDS = _number_words()
+_NUMBER_CLITICS = ("وال", "بال", "فال", "لل", "و", "ب", "ل", "ف")
+
+
+def _number_word(word: str) -> int | None:
+    """The value of a number word, also behind an Arabic proclitic (وثلاث = and three)."""
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    for clitic in _NUMBER_CLITICS:
+        if word.startswith(clitic) and word[len(clitic):] in _NUMBER_WORDS:
+            return _NUMBER_WORDS[word[len(clitic):]]
+    return None
+
+
+def _numbers(text: str, *, words_from: int = 1, skip_dates: bool = False) -> set[str]:
+    """Numbers the text states, canonical (ASCII digits, no leading zeros): digit runs, and number words
+    worth at least `words_from` (Arabic 'X عشر' = 10 + X); `skip_dates` leaves date mentions out."""
     folded = fold_digits(text)
-    for d in find_dates(folded):
-        folded = folded[: d.start] + " " * (d.end - d.start) + folded[d.end :]
-    return {n.lstrip("0") or "0" for n in _NUMBER.findall(folded.replace(",", ""))}
+    if skip_dates:
+        for d in find_dates(folded):
+            folded = folded[: d.start] + " " * (d.end - d.start) + folded[d.end :]
+    found = {n.lstrip("0") or "0" for n in _NUMBER.findall(folded.replace(",", ""))}
+    words = tokens(folded)
+    for i, w in enumerate(words):
+        value = _number_word(w)
+        if value is None:
+            continue
+        if value < 10 and i + 1 < len(words) and _number_word(words[i + 1]) == 10 and _ARABIC_SCRIPT.match(w):
+            value += 10
+        if value >= words_from:
+            found.add(str(value))
+    return found
 
 
-def _all_numbers(text: str) -> set[str]:
-    return {n.lstrip("0") or "0" for n in _NUMBER.findall(fold_digits(text).replace(",", ""))}
+def asks_quantity(question: str) -> bool:
+    """A 'how many / how much' question (its answer must state a number)."""
+    return bool(_QUANTITY.search(normalize(question)))
 
 
 @dataclass
@@ -394,15 +442,17 @@ class Verifier:
     def _entities_missing(self, claim: str, cited_text: str) -> list[str]:
         """Names, countries, dates and numbers of the claim that the cited text does not state."""
         missing: list[str] = []
-        question_numbers = _all_numbers(self.question)
+        question_numbers = _numbers(self.question)
         for code in countries_in(claim, concepts=False):
             if not country_mentioned(cited_text, english_country(code), concepts=True):
                 missing.append(english_country(code))
         for d in find_dates(claim):
             if not (date_in(cited_text, d.iso, d.text) or _present_in(d.text, self.question)):
                 missing.append(d.text)
-        cited_numbers = _all_numbers(cited_text)
-        missing += [n for n in _numbers(claim) if n not in cited_numbers and n not in question_numbers]
+        cited_numbers = _numbers(cited_text)
+        # Number words under 3 are everyday words ("one of", "the two sides", Arabic duals have none).
+        missing += [n for n in _numbers(claim, words_from=3, skip_dates=True)
+                    if n not in cited_numbers and n not in question_numbers]
         latin_claim = not _ARABIC_SCRIPT.search(_ARABIC_RUN.sub("", claim)) and bool(re.search("[A-Za-z]", claim))
         if latin_claim:
             for name in _latin_names(_ARABIC_RUN.sub(" ", claim)):
@@ -635,6 +685,9 @@ class AnswerEngine:
             checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
             trace.checks += checks
             kept = [c for c in checks if c.supported and not is_negative(c.text)]
+            if kept and asks_quantity(question) and not any(_numbers(c.text) for c in kept):
+                trace.checks.append(ClaimCheck("(answer)", [], False, "a how-many question answered without a number"))
+                kept = []
             if kept or not reply.answered or not reply.claims:
                 break  # answered, or the model says the sentences do not answer: no second try
         if not kept:
