@@ -386,9 +386,9 @@ def test_model_info_and_health_check(tmp_path, fake_server):
     ok, message, _ = health_check(_settings(tmp_path, f"http://127.0.0.1:{_closed_port()}/v1"))
     assert not ok and message.startswith("cannot reach")
 
-    embedded = model_info(Settings(home=tmp_path / "h2"))
+    embedded = model_info(Settings(home=tmp_path / "h2", model_cache=tmp_path / "models"))
     assert embedded["backend"] == "embedded" and embedded["model"].endswith(".gguf")
-    assert embedded["gguf"].startswith(str(tmp_path / "h2"))
+    assert embedded["gguf"].startswith(str(tmp_path / "models"))  # shared by every --home
 
 
 # --------------------------------------------------------------------------------------------- real model
