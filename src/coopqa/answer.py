@@ -202,6 +202,25 @@ def _summary_facts(summary: dict) -> list[tuple[str, list[str]]]:
     return facts
 
 
+def _needs_gloss(sentence_language: str, answer_language: str | None) -> bool:
+    """English answers from Arabic/Persian sentences get an English gloss of each (a 1.5B model reads
+    those scripts poorly and otherwise prefers whatever English sentence is shown)."""
+    return answer_language == "en" and sentence_language in ("ar", "fa")
+
+
+def gloss_line(text: str, language: str) -> str:
+    """'    (key words: …)': the sentence's lexicon concepts in English, in order, without repeats
+    (coopqa.concepts.gloss); names stay in the sentence itself. Empty when nothing is known."""
+    try:
+        from coopqa.concepts import gloss, index_terms
+
+        words = gloss(index_terms(text, language), "en").split()
+    except (ImportError, OSError, KeyError):
+        return ""
+    words = list(dict.fromkeys(words))
+    return f"    (key words: {', '.join(words)})" if words else ""
+
+
 class ContextBuilder:
     """Chooses which sentences the model sees: per article, its best hits in reading order plus its lead,
     within a token budget; in wide mode more articles with fewer sentences each, and summary facts."""
@@ -216,7 +235,7 @@ class ContextBuilder:
             self._docs[doc_id] = self._document(doc_id)
         return self._docs[doc_id]
 
-    def build(self, hits: Sequence[Hit], *, wide: bool = False) -> Context:
+    def build(self, hits: Sequence[Hit], *, wide: bool = False, language: str | None = None) -> Context:
         """Walk the hits best-first: each hit is shown (unless a near-duplicate of one already shown), and
         when an article first appears its lead comes with it; stop at the article cap and token budget.
         In wide mode each article's summary evidence (when a summary exists) is shown too."""
@@ -239,6 +258,8 @@ class ContextBuilder:
             if any(len(words & w) >= 0.7 * max(1, min(len(words), len(w))) for w in seen_words):
                 return False  # a near-duplicate (news repeats its lead) adds tokens, not facts
             cost = _estimate_tokens(s.text[:MAX_SENTENCE_CHARS], doc.language)
+            if _needs_gloss(doc.language, language):
+                cost += _estimate_tokens(gloss_line(s.text, doc.language))
             if used + cost > budget and (used > 0 and not force):
                 return False
             chosen[doc_id].append(sid)
@@ -292,6 +313,8 @@ class ContextBuilder:
                 if len(text) > MAX_SENTENCE_CHARS:
                     text = text[:MAX_SENTENCE_CHARS] + "…"
                 lines.append(f"[{number}] {text}")
+                if _needs_gloss(doc.language, language) and (g := gloss_line(s.text, doc.language)):
+                    lines.append(g)
             fact_parts = []
             for line, ev in facts.get(doc_id, []):
                 refs = sorted({numbers[e] for e in ev if e in numbers})
@@ -673,7 +696,7 @@ class AnswerEngine:
         if trace.precheck:
             return result(ABSTAIN_TEXT[language], True, [])
         builder = ContextBuilder(self.coop.store.document, self.coop.settings.home)
-        ctx = builder.build(hits[: k or DEFAULT_K], wide=is_wide(question))
+        ctx = builder.build(hits[: k or DEFAULT_K], wide=is_wide(question), language=language)
         trace.context = ctx
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None)
