@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> dict:
         ingest(store, [docs_dir])
         labels = load_labels(labels_dir)
         llm = LLM(settings)
+        _ = llm.base_url  # start the embedded server now: its start-up is not part of any article's time
         for doc_id in sorted(labels):
             if args.only and doc_id not in args.only:
                 continue
@@ -163,7 +164,8 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=["seed", "dev"], choices=sorted(SETS))
     ap.add_argument("--only", nargs="*", help="Only these doc ids.")
     ap.add_argument("--work", default="/tmp/coopqa-bench-summarize", help="Homes for the ingested sets.")
-    ap.add_argument("--areas", default="both", choices=["llm", "cues", "both"])
+    ap.add_argument("--areas", default="cues", choices=["llm", "cues", "both"],
+                    help="How areas are chosen; 'both' runs the model's pick too and reports every variant.")
     ap.add_argument("--no-retry", action="store_true")
     ap.add_argument("--cache", action="store_true", help="Reuse the LLM response cache (timings are then not real).")
     ap.add_argument("--threads", type=int, default=2)

@@ -170,9 +170,10 @@ def agreement_in(text: str, kind: str) -> bool:
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ", "AC", "CP", "DG", "EA", "IC", "TA"})
 _AMBIGUOUS_FORMS = frozenset({normalize(w) for w in ("مالی", "مالي", "المغرب", "چاد", "پرو", "تشاد")})
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
-_AR_PREFIX = r"(?:و|ف|ب|ل|ک)?(?:ال|لل)?"
-_AR_SUFFIX = r"(?:ی|یه|یین|یون|یان|ها|های|یها)?"
-_LATIN_SUFFIX = r"(?:'s|n|ns|an|ans|ian|ians|i|is)?"
+_AR_PREFIXES = ("وال", "فال", "بال", "کال", "لل", "ال", "و", "ف", "ب", "ل", "ک")
+_AR_SUFFIXES = ("یین", "یون", "یان", "یها", "های", "یه", "ها", "ی")
+_LATIN_SUFFIXES = ("ians", "ian", "ans", "an", "ns", "is", "n", "i")
+_MAX_FORM_WORDS = 4
 
 
 @cache
@@ -233,21 +234,35 @@ def country_forms(code: str) -> frozenset[str]:
 
 
 @cache
-def _country_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
-    """One regex over every country form (longest first) and form → code."""
+def _country_table() -> dict[str, str]:
+    """Normalised form (words joined by one space) → ISO code, for every country coopqa knows."""
     by_form: dict[str, str] = {}
     for code in _babel_names():
         for form in country_forms(code):
-            by_form.setdefault(form, code)
-    alts = []
-    for form in sorted(by_form, key=len, reverse=True):
-        if _ARABIC_SCRIPT.search(form):
-            alts.append(f"{_AR_PREFIX}(?P<f{len(alts)}>{re.escape(form)}){_AR_SUFFIX}")
-        else:
-            alts.append(f"(?P<f{len(alts)}>{re.escape(form)}){_LATIN_SUFFIX}")
-    forms = sorted(by_form, key=len, reverse=True)
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)")
-    return pattern, {f"f{i}": by_form[f] for i, f in enumerate(forms)}
+            by_form.setdefault(" ".join(_WORDS.findall(form)), code)
+    return by_form
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _variants(words: list[str]) -> list[str]:
+    """A run of words as written, and with an Arabic-script proclitic / suffix or a Latin demonym ending
+    removed ('الإيرانية' → 'ایران', 'Iranian' → 'iran')."""
+    phrase = " ".join(words)
+    out = [phrase]
+    first, last = words[0], words[-1]
+    if _ARABIC_SCRIPT.match(first):
+        firsts = [first] + [first[len(p):] for p in _AR_PREFIXES if first.startswith(p) and len(first) - len(p) >= 2]
+        for f in firsts:
+            body = [f, *words[1:]] if len(words) > 1 else [f]
+            tail = body[-1]
+            lasts = [tail] + [tail[: -len(x)] for x in _AR_SUFFIXES if tail.endswith(x) and len(tail) - len(x) >= 2]
+            out += [" ".join([*body[:-1], t]) for t in lasts]
+    else:
+        out += [" ".join([*words[:-1], last[: -len(x)]]) for x in _LATIN_SUFFIXES
+                if last.endswith(x) and len(last) - len(x) >= 3]
+    return out
 
 
 def _lexicon_countries(text: str) -> set[str]:
@@ -264,9 +279,19 @@ def _lexicon_countries(text: str) -> set[str]:
 def countries_in(text: str, *, concepts: bool = True) -> set[str]:
     """ISO codes of the countries the text names (any script); `concepts` adds lexicon matches, which
     include capitals ('Astana' → KZ)."""
-    pattern, groups = _country_pattern()
-    body = normalize(text)
-    found = {groups[m.lastgroup] for m in pattern.finditer(body) if m.lastgroup}
+    table = _country_table()
+    words = _WORDS.findall(normalize(text))
+    found: set[str] = set()
+    i = 0
+    while i < len(words):
+        for n in range(min(_MAX_FORM_WORDS, len(words) - i), 0, -1):
+            code = next((table[v] for v in _variants(words[i:i + n]) if v in table), None)
+            if code:
+                found.add(code)
+                i += n
+                break
+        else:
+            i += 1
     return found | _lexicon_countries(text) if concepts else found
 
 

@@ -6,9 +6,10 @@ Code does what code does better; the model copies short spans from numbered sent
   lead), citing its sentence;
 - countries: country names/demonyms (coopqa.citations) ranked by prominence: Iran and the main partner, plus
   the countries verified participants speak for; English short names from CLDR;
-- cooperation areas: the model picks from the label enum and cites, checked against a trilingual cue map
-  (`AREA_CUES`), which also proposes areas on its own (`areas="both"`, measured best; see
-  benchmarks/RESULTS.md);
+- cooperation areas: a trilingual cue map (`AREA_CUES`) over the citable sentences, citing the sentences
+  with a cue (the default, `areas="cues"`); `areas="llm"` has the model pick from the label enum instead,
+  each pick checked against the cues (`"both"`: the union). The cue map measured better and costs no model
+  call (benchmarks/RESULTS.md);
 - participants, organisations, agreements, follow-ups, title, summary and location: small
   schema-constrained calls over the same numbered article (the prefix is cached by llama.cpp), whose
   evidence numbers are restricted to citable sentences by the JSON schema itself.
@@ -54,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -549,11 +550,11 @@ class Pipeline:
 
     llm: Extractor
     model_name: str = ""
-    areas: AreasMode = "both"
+    areas: AreasMode = "cues"
     retry: bool = True
     area_sources: dict[str, list[str]] = field(default_factory=dict)  # what the model and the cues proposed
     _dropped: list[Dropped] = field(default_factory=list, init=False, repr=False)
-    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 800, "orgs": 700, "areas": 300,
+    max_tokens: dict[str, int] = field(default_factory=lambda: {"people": 800, "orgs": 700, "areas": 500,
                                                                 "overview": 450})
 
     def run(self, doc: Document) -> tuple[VisitSummary, RunStats]:
@@ -995,7 +996,7 @@ class Pipeline:
                                     evidence=[view.sid(n) for n in dict.fromkeys(ns)])
 
 
-def summarize_document(doc: Document, llm: Extractor, *, model_name: str = "", areas: AreasMode = "both",
+def summarize_document(doc: Document, llm: Extractor, *, model_name: str = "", areas: AreasMode = "cues",
                        retry: bool = True) -> tuple[VisitSummary, RunStats]:
     """The verified visit summary of one document and what it cost. Raises coopqa.model_files.LLMError."""
     return Pipeline(llm, model_name=model_name, areas=areas, retry=retry).run(doc)
