@@ -48,7 +48,9 @@ def make_doc(doc_id: str, text: str) -> Document:
 
 
 EMPTY = {"People": {"participants": []}, "OrgsAndDeals": {"organizations": [], "agreements": []},
-         "Areas": {"areas": []}}
+         "Areas": {"areas": []},
+         "Overview": {"title": "A visit", "summary": "", "summary_evidence": [1],
+                      "location": {"city": None, "country": None, "evidence": []}}}
 
 
 class FakeLLM:
@@ -346,3 +348,29 @@ def test_dates_in_double_month_names_and_words() -> None:
     assert fa.iso == "2024-10-12" and fa.calendar == "solar_hijri"
     assert [d.iso for d in dates_in("یکشنبه سوم اسفند ۱۴۰۳")] == ["2025-02-21"]
     assert dates_in("سه هزار نفر در ماه مهر") == []  # numbers without a date are not dates
+
+
+def test_agreement_kind_follows_the_cited_sentence_and_parties_get_cited() -> None:
+    doc = make_doc("en1", EN)
+    deal = {"organizations": [], "agreements": [
+        {"evidence": [3], "kind": "contract", "status": "signed", "parties": ["Iran", "Kazakhstan"]}]}
+    summary, _ = summarize_document(doc, FakeLLM(en_script(OrgsAndDeals=deal)), retry=False)
+    (a,) = summary.agreements
+    assert a.kind == "MoU" and a.parties == ["Iran", "Kazakhstan"] and a.evidence == ["en1:s3"]
+    assert any(d.field == "agreements.kind" and "contract" in d.value for d in summary.dropped)
+    doc = make_doc("d2", "Iran and Kazakhstan discussed cinema.\nThe two sides signed a memorandum of understanding.\n")
+    deal = {"organizations": [], "agreements": [
+        {"evidence": [2], "kind": "MoU", "status": "signed", "parties": ["Iran", "Kazakhstan"]}]}
+    summary, _ = summarize_document(doc, FakeLLM({"OrgsAndDeals": deal}), retry=False)
+    (a,) = summary.agreements
+    assert a.parties == ["Iran", "Kazakhstan"] and a.evidence == ["d2:s2", "d2:s1"]  # the sides are named in s1
+
+
+def test_summary_may_not_add_places_or_countries() -> None:
+    doc = make_doc("en1", EN)
+    overview = {"title": "Film deal", "summary": "Abbas Salehi signed the MoU in Almaty with Turkish officials.",
+                "summary_evidence": [2, 3], "location": {"city": None, "country": None, "evidence": []}}
+    summary, _ = summarize_document(doc, FakeLLM(en_script(Overview=overview)), retry=False)
+    assert summary.summary == ""
+    (d,) = [d for d in summary.dropped if d.field == "summary"]
+    assert "Almaty" in d.reason and "Turkey" in d.reason

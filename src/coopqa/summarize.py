@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -474,6 +474,8 @@ def _span_in(text: str, span: str) -> bool:
     return bool(a) and (a in b or a.replace(" ", "") in b.replace(" ", ""))
 
 
+_TITLE = re.compile(r"^(?:(?:dr|mr|mrs|ms|prof|professor|sir|eng)\.?\s+|(?:دکتر|الدكتور|الدکتور|السيد|السید|السيدة|"
+                    r"السیده|آقای|اقای|خانم|مهندس|المهندس|الأستاذ|الاستاذ)\s+)+", re.IGNORECASE)
 _CAPWORDS = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|ibn\s+|de\s+|van\s+)?[A-Z][\w'’-]+)+")
 _NOT_NAMES = frozenset(tokens(
     "the of and minister ministry president ambassador director head deputy secretary general organization "
@@ -484,21 +486,44 @@ _NOT_NAMES = frozenset(tokens(
 ))
 
 
+_CAPWORD = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z\u00c0-\u024f'’]{2,}\b")
+_COMMON = frozenset(tokens(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday islamic persian arabic english muslim"
+))
+
+
 def unsupported_names(text: str, source: str, known: Iterable[str] = ()) -> list[str]:
-    """Person-like names (two or more capitalised words, not institutional words) in an English `text` that
-    the `source` text (any script) does not mention, nor any of the `known` verified names."""
+    """Names in an English `text` that the `source` (any script) does not give: person-like names (two or
+    more capitalised words that are not institution words), countries (names and demonyms) and other
+    capitalised words inside a sentence (places), unless they belong to one of the `known` verified names."""
     known = [k for k in known if k]
     out = []
+    seen: set[str] = set()
     for m in _CAPWORDS.finditer(text):
         phrase = m.group()
         words = [w for w in tokens(phrase) if w not in _NOT_NAMES]
-        if len(words) < 2 or cite.countries_in(phrase):
+        if len(words) < 2 or cite.countries_in(phrase, concepts=False):
             continue
+        seen.update(words)
         candidate = " ".join(words)
         if mentions(source, candidate) or any(names_match(candidate, k) or mentions(k, candidate) for k in known):
             continue
         out.append(phrase)
-    return out
+    have = cite.countries_in(source)  # lexicon too: a capital stands for its country
+    for code in cite.countries_in(text, concepts=False) - have:
+        out.append(cite.english_country(code))
+    for m in _CAPWORD.finditer(text):
+        word = m.group()
+        w = normalize(word)
+        if w in seen or w in _NOT_NAMES or w in _COMMON or cite.countries_in(word, concepts=False):
+            continue
+        if cite.present(word, source) or any(cite.name_in(k, word) for k in known):
+            continue
+        if re.search("[\u0600-\u06ff]", source) and mentions(source, word):  # transliterated from the source
+            continue
+        out.append(word)
+    return list(dict.fromkeys(out))
 
 
 def _digits(text: str) -> set[str]:
@@ -675,7 +700,7 @@ class Pipeline:
         ev = check_evidence(view, p.evidence)
         if not ev.ok:
             return None, ev.reason, []
-        original = (p.name_original or "").strip()
+        original = _TITLE.sub("", (p.name_original or "").strip()).strip()
         text = view.text(p.evidence)
         if not original:
             return None, "name_original is empty", []
@@ -817,13 +842,25 @@ class Pipeline:
                     bad.append(("agreements", what, ev.reason, what))
                     continue
                 if not cite.agreement_in(text, a.kind):
-                    bad.append(("agreements", what, f"no sentence cited names a {a.kind}", what))
-                    continue
+                    named = [k for k in AGREEMENT_KINDS if cite.agreement_in(text, k)]
+                    if len(named) != 1:
+                        bad.append(("agreements", what, f"no sentence cited names a {a.kind}", what))
+                        continue
+                    notes.append(Dropped(field="agreements.kind", value=f"{what}: {a.kind}",
+                                         reason=f"the cited sentences name a {named[0]}, not a {a.kind}"))
+                    a.kind = named[0]  # the kind the cited sentence does name
+                    what = f"agreements[{k}] {a.kind}/{a.status}"
                 if a.status == "signed" and not any(w in normalize(text) for w in _SIGN_WORDS):
                     bad.append(("agreements", what, "the cited sentences do not say it was signed", what))
                     continue
                 parties = []
                 for party in dict.fromkeys(a.parties or []):
+                    if not (cite.country_mentioned(text, party, concepts=True) or cite.org_in(text, party)):
+                        # a side of the visit named elsewhere: cite the first sentence that names it
+                        where = view.sentences_where(lambda t, party=party: cite.country_mentioned(t, party))
+                        if where and party in country_names[:2] and len(a.evidence) < 4:
+                            a.evidence = [*a.evidence, where[0]]
+                            text = view.text(a.evidence)
                     if cite.country_mentioned(text, party, concepts=True) or cite.org_in(text, party):
                         parties.append(cite.english_country(party))
                     else:
@@ -951,7 +988,8 @@ class Pipeline:
         one named in another citable sentence gets that sentence added to the evidence (at most 5)."""
         reasons = []
         for name in unsupported_names(text, view.text(ns), known):
-            where = view.sentences_where(lambda t, name=name: not unsupported_names(name, t, known))
+            where = [n for n in view.numbers if n not in ns and
+                     name not in unsupported_names(text, view.text([*ns, n]), known)]
             if where and len(ns) < 5:
                 ns.append(where[0])
             else:
