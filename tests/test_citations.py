@@ -83,3 +83,16 @@ def test_supports_dispatch() -> None:
     assert agreement_in("وقع الطرفان مذكرة تفاهم", "MoU")
     with pytest.raises(ValueError):
         supports("color", "red", text)
+
+
+def test_name_span_copies_the_source_words_a_transliteration_names() -> None:
+    from coopqa.citations import name_span
+
+    ar = "وفي اللقاء الثاني، بحث مراد شاهين مع سعيد حيدري المدير العام لمؤسسة الفارابي"
+    assert name_span(ar, "Murad Shahin") == "مراد شاهين" and name_span(ar, "Saeed Heydari") == "سعيد حيدري"
+    assert name_span(ar, "Said al-Hidri") == "سعيد حيدري"  # no preposition dragged in
+    assert name_span(ar, "Hassan Rouhani") is None and name_span(ar, "") is None
+    fa = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان"
+    assert name_span(fa, "Ali Akbar Talebi Matin") == "علی اکبر طالبیمتین"
+    assert name_span("Minister of Culture Aida Balayeva said", "Aida Balaeva") == "Aida Balayeva"
+    assert name_span("signed in Astana on 11 December", "Aida Smith") is None

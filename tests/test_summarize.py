@@ -152,11 +152,11 @@ def test_forged_evidence_and_invented_name_are_retried_then_dropped() -> None:
 
 def test_retry_can_fix_an_item() -> None:
     doc = make_doc("en1", EN)
-    bad = {"participants": [{"evidence": [2], "name_original": "Aida Balaeva", "name": "Aida Balaeva"}]}
+    bad = {"participants": [{"evidence": [2], "name_original": "Aida Smith", "name": "Aida Smith"}]}
     good = {"participants": [{"evidence": [3], "name_original": "Aida Balayeva", "name": "Aida Balayeva"}]}
     summary, stats = summarize_document(doc, FakeLLM(en_script(People=[bad, good])))
     assert [p.name for p in summary.participants] == ["Aida Balayeva"] and stats.retries == 1
-    assert not [d for d in summary.dropped if d.field == "participants"]
+    assert [d.value for d in summary.dropped if d.field == "participants"] == ["Aida Smith"]
 
 
 def test_unsupported_attributes_are_removed_not_the_person() -> None:
@@ -374,3 +374,16 @@ def test_summary_may_not_add_places_or_countries() -> None:
     assert summary.summary == ""
     (d,) = [d for d in summary.dropped if d.field == "summary"]
     assert "Almaty" in d.reason and "Turkey" in d.reason
+
+
+def test_transliterated_name_is_replaced_by_the_span_it_names() -> None:
+    doc = make_doc("fa1", FA)
+    people = {"participants": [
+        {"evidence": [2], "name_original": "Karim Mansouri", "name": "Karim Mansouri", "country": "Tunisia"},
+        {"evidence": [3], "name_original": "Saeid Moradi", "name": "Saeid Moradi"},  # cited the wrong sentence
+        {"evidence": [2], "name_original": "Hassan Rouhani", "name": "Hassan Rouhani"},  # not in the article
+    ]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    got = [(p.name, p.name_original, p.evidence) for p in summary.participants]
+    assert got == [("Karim Mansouri", "کریم منصوری", ["fa1:s2"]), ("Saeid Moradi", "سعید مرادی", ["fa1:s2", "fa1:s3"])]
+    assert [d.value for d in summary.dropped if d.field == "participants"] == ["Hassan Rouhani"]

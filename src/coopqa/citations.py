@@ -43,6 +43,7 @@ __all__ = [
     "date_matches",
     "english_country",
     "name_in",
+    "name_span",
     "org_in",
     "overlap",
     "present",
@@ -321,6 +322,51 @@ def name_in(text: str, name: str | None) -> bool:
     if _latin(name) == _latin(text):
         return False
     return mentions(text, name)
+
+
+_SPAN_WORD = re.compile(r"[^\s,.;:!?()\[\]«»\"'،؛؟]+")
+
+
+def _function_word(word: str) -> bool:
+    """A preposition/conjunction (en, ar, fa) that never starts or ends a name."""
+    try:
+        from coopqa.concepts import _stopwords
+
+        stop = _stopwords()
+    except (OSError, ImportError):
+        stop = frozenset()
+    w = normalize(word)
+    return w in stop or w in _FUNCTION_WORDS
+
+
+_FUNCTION_WORDS = frozenset(normalize(w) for w in (
+    "مع و في من على إلى الى عن بين با به از در و را که برای تا with and of met the in at to by from"
+).split())
+
+
+def name_span(text: str, name: str, max_words: int = 5) -> str | None:
+    """The words of `text` (as written, any script) that name `name` (any script): the run of words that
+    names_match it best and is closest to it in length — the way to turn a model's transliteration back
+    into a span copied from the source. None if no run of words matches."""
+    from coopqa.translit import latinize, name_similarity
+
+    if not name or not name.strip():
+        return None
+    target = len(latinize(name).replace(" ", ""))
+    words = [(m.start(), m.end()) for m in _SPAN_WORD.finditer(text)]
+    best: tuple[float, int, int, str] | None = None
+    for i in range(len(words)):
+        for j in range(i + 1, min(i + max_words, len(words)) + 1):
+            if _function_word(text[words[i][0]:words[i][1]]) or _function_word(text[words[j - 1][0]:words[j - 1][1]]):
+                continue
+            span = text[words[i][0]:words[j - 1][1]]
+            score = name_similarity(span, name)
+            if score < 0.75 or fuzz.ratio(latinize(span).replace(" ", ""), latinize(name).replace(" ", "")) < 75:
+                continue  # the alignment forgives missing words; the whole name must also look alike
+            key = (round(score, 2), -abs(len(latinize(span).replace(" ", "")) - target), -(j - i), span)
+            if best is None or key[:3] > best[:3]:
+                best = key
+    return best[3] if best else None
 
 
 _STOP = frozenset({"the", "of", "and", "for", "in", "on", "at", "to", "a", "an", "its", "his", "her", "their",

@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 5
+PIPELINE_VERSION = 6
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -706,9 +706,17 @@ class Pipeline:
             return None, "name_original is empty", []
         if not _span_in(text, original):
             where = view.sentences_where(lambda t: _span_in(t, original))
-            if not where:
-                return None, f"name_original {original!r} does not occur in the cited sentences", []
-            p.evidence = [*where[:1], *p.evidence][:4]  # the name is in another citable sentence: cite it
+            if where:  # the name is in another citable sentence: cite it
+                p.evidence = [*where[:1], *p.evidence][:4]
+            else:  # transliterated or misspelt instead of copied: copy the span that names the person
+                found = self._recover_name(view, p, original)
+                if found is None:
+                    return None, f"name_original {original!r} does not occur in the cited sentences", []
+                n, span = found
+                if p.name is None or not (p.name or "").strip():
+                    p.name = original if not re.search("[\u0600-\u06ff]", original) else None
+                original = span
+                p.evidence = [n, *[e for e in p.evidence if e != n]][:4]
             text = view.text(p.evidence)
         if len(tokens(original)) > 6:
             return None, f"name_original {original!r} is not a name (too long)", []
@@ -735,6 +743,18 @@ class Pipeline:
                            country=cite.english_country(country) if country else None,
                            evidence=[view.sid(n) for n in dict.fromkeys(p.evidence)])
         return item, "", notes
+
+    def _recover_name(self, view: DocView, p: Any, original: str) -> tuple[int, str] | None:
+        """(sentence number, span as written) of the citable sentence words that name the person the model
+        wrote as `original`/`p.name`: its cited sentences first, then the rest of the article."""
+        order = [n for n in p.evidence if view.valid(n)] + [n for n in view.numbers if n not in p.evidence]
+        for n in order:
+            sentence = view.text([n])
+            for candidate in dict.fromkeys(c for c in (original, (p.name or "").strip()) if c):
+                span = cite.name_span(sentence, candidate)
+                if span and len(tokens(span)) <= 6:
+                    return n, span
+        return None
 
     def _attr_ok(self, view: DocView, p: Any, original: str, kind: str, value: str) -> bool:
         """The attribute is supported by the cited sentences, or by another citable sentence that also names
