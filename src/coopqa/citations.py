@@ -363,7 +363,7 @@ def name_span(text: str, name: str, max_words: int = 5) -> str | None:
             score = name_similarity(span, name)
             if score < 0.75 or fuzz.ratio(latinize(span).replace(" ", ""), latinize(name).replace(" ", "")) < 75:
                 continue  # the alignment forgives missing words; the whole name must also look alike
-            key = (round(score, 2), -abs(len(latinize(span).replace(" ", "")) - target), -(j - i), span)
+            key = (score >= 0.9, -abs(len(latinize(span).replace(" ", "")) - target), score, span)
             if best is None or key[:3] > best[:3]:
                 best = key
     return best[3] if best else None
