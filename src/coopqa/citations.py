@@ -328,19 +328,13 @@ _SPAN_WORD = re.compile(r"[^\s,.;:!?()\[\]«»\"'،؛؟]+")
 
 
 def _function_word(word: str) -> bool:
-    """A preposition/conjunction (en, ar, fa) that never starts or ends a name."""
-    try:
-        from coopqa.concepts import _stopwords
-
-        stop = _stopwords()
-    except (OSError, ImportError):
-        stop = frozenset()
-    w = normalize(word)
-    return w in stop or w in _FUNCTION_WORDS
+    """A preposition/conjunction (en, ar, fa) that never starts or ends a name (not «على»: normalised it is
+    the name Ali)."""
+    return normalize(word) in _FUNCTION_WORDS
 
 
 _FUNCTION_WORDS = frozenset(normalize(w) for w in (
-    "مع و في من على إلى الى عن بين با به از در و را که برای تا with and of met the in at to by from"
+    "مع و في من إلى الى عن بين لدى با به از در را که برای تا با با with and of met the in at to by from"
 ).split())
 
 
