@@ -387,3 +387,25 @@ def test_transliterated_name_is_replaced_by_the_span_it_names() -> None:
     got = [(p.name, p.name_original, p.evidence) for p in summary.participants]
     assert got == [("Karim Mansouri", "کریم منصوری", ["fa1:s2"]), ("Saeid Moradi", "سعید مرادی", ["fa1:s2", "fa1:s3"])]
     assert [d.value for d in summary.dropped if d.field == "participants"] == ["Hassan Rouhani"]
+
+
+def test_positions_are_trimmed_from_names_and_people_are_not_organizations() -> None:
+    from coopqa.summarize import trim_to_name
+
+    assert trim_to_name("Iranian Culture and Islamic Guidance Minister Abbas Salehi") == "Abbas Salehi"
+    assert trim_to_name("Kazakh President Kassym-Jomart Tokayev") == "Kassym-Jomart Tokayev"
+    assert trim_to_name("Salim bin Khalfan Al Harthi") == "Salim bin Khalfan Al Harthi"
+    assert trim_to_name("رایزن فرهنگی ایران") == ""  # "Iran's cultural counsellor": a position
+    assert trim_to_name("علی اکبر طالبیمتین") == "علی اکبر طالبیمتین"
+    doc = make_doc("en1", EN)
+    people = {"participants": [{"evidence": [3], "name_original": "Kazakh Minister of Culture Aida Balayeva"}]}
+    orgs = {"organizations": [{"evidence": [3], "name_original": "Aida Balayeva", "name": "Aida Balayeva"}],
+            "agreements": []}
+    overview = {"title": "t", "summary": "", "summary_evidence": [2],
+                "location": {"city": "Kazakhstan", "country": None, "evidence": [2]}}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people, "OrgsAndDeals": orgs, "Overview": overview}),
+                                    retry=False)
+    assert [(p.name, p.name_original) for p in summary.participants] == [("Aida Balayeva", "Aida Balayeva")]
+    assert summary.organizations == []
+    assert any("names a person" in d.reason for d in summary.dropped)
+    assert summary.location.city is None and summary.location.country == "Kazakhstan"

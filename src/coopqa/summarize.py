@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 6
+PIPELINE_VERSION = 7
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -486,6 +486,60 @@ _NOT_NAMES = frozenset(tokens(
 ))
 
 
+# Positions, titles and institution words (en/ar/fa, normalised) that come before or after a name, never in it.
+_ROLE_WORDS = frozenset(tokens(
+    "رایزن رایزنی مستشار المستشار سفیر السفیر وزیر الوزیر رئیس الرئیس معاون مدیر المدیر دبیر نماینده سرپرست "
+    "مسئول مشاور مساعد نائب نایب الامین امین عضو اعضای هیئت هیات وفد الوفد سخنگو متحدث فرهنگی الثقافی الثقافه "
+    "سینما سینمای السینما ملی الوطنی دولت الدوله جمهوری الجمهوریه کل العام العامه مرکز منظمه سازمان بنیاد موسسه "
+    "وزاره وزارت"
+)) | _NOT_NAMES
+_NAME_LINKS = frozenset({"bin", "ibn", "al", "el", "de", "da", "van", "von", "abu", "بن", "ابن", "ابو"})
+_FUNCTION = frozenset(tokens("and of the for to in at by with from و في من با به از در"))
+
+
+def _name_like(word: str) -> bool:
+    """A word that can be part of a person's name: not a position, institution or country word, not a
+    function word; in Latin script, capitalised."""
+    w = normalize(word).strip("-'’")
+    if not w or w in _ROLE_WORDS or w in _FUNCTION or w.isdigit():
+        return False
+    if w in _NAME_LINKS:
+        return True
+    if re.match(r"[A-Za-z]", word) and not word[0].isupper():
+        return False
+    if cite.countries_in(word):  # a country, demonym or capital
+        return False
+    try:
+        from coopqa.concepts import index_terms
+
+        return not any(t.startswith("c:") for t in index_terms(word))
+    except (OSError, ImportError):
+        return True
+
+
+def trim_to_name(span: str) -> str:
+    """The person's name inside a copied span that also holds a position or origin ("Iranian Culture
+    Minister Abbas Salehi" → "Abbas Salehi"): the longest run of name-like words, the last one on a tie, as
+    written. Empty when the span has no name-like word."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,،()]+", span)]
+    runs: list[tuple[int, int]] = []
+    start = None
+    for k, (a, b) in enumerate(words):
+        if _name_like(span[a:b]):
+            start = k if start is None else start
+        elif start is not None:
+            runs.append((start, k))
+            start = None
+    if start is not None:
+        runs.append((start, len(words)))
+    runs = [(a, b) for a, b in runs if not all(normalize(span[words[k][0]:words[k][1]]) in _NAME_LINKS
+                                                   for k in range(a, b))]
+    if not runs:
+        return ""
+    a, b = max(runs, key=lambda r: (r[1] - r[0], r[0]))
+    return span[words[a][0]:words[b - 1][1]]
+
+
 _CAPWORD = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z\u00c0-\u024f'’]{2,}\b")
 _COMMON = frozenset(tokens(
     "january february march april may june july august september october november december monday tuesday "
@@ -718,9 +772,18 @@ class Pipeline:
                 original = span
                 p.evidence = [n, *[e for e in p.evidence if e != n]][:4]
             text = view.text(p.evidence)
+        trimmed = trim_to_name(original)
+        if not trimmed:
+            return None, f"name_original {original!r} is a position or a place, not a person's name", []
+        if trimmed != original:  # "Kazakh President Kassym-Jomart Tokayev" -> "Kassym-Jomart Tokayev"
+            if p.name and normalize(p.name) == normalize(original):
+                p.name = trimmed
+            original = trimmed
         if len(tokens(original)) > 6:
             return None, f"name_original {original!r} is not a name (too long)", []
         name = (p.name or "").strip() or original
+        if name != original and not re.search("[\u0600-\u06ff]", name):
+            name = trim_to_name(name) or name
         if view.doc.language == "en" or not re.search("[\u0600-\u06ff]", original):
             if not (names_match(name, original) or mentions(original, name)):
                 name = original  # an English article's name is the name as written
@@ -834,6 +897,9 @@ class Pipeline:
                     reason = f"name_original {original!r} does not occur in the cited sentences"
                 elif len(tokens(original)) > 12 or not looks_like_org(original, o.name or "", view.doc.language):
                     reason = f"{original!r} is not the name of an organization"
+                elif any(_span_in(original, q.name_original) or names_match(o.name or "", q.name)
+                         for q in out.participants):
+                    reason = f"{original!r} names a person, not an organization"
                 else:
                     reason = ""
                 if reason:
@@ -1026,6 +1092,8 @@ class Pipeline:
         """City must be named in a cited (or any citable) sentence; the country must be named too, or be the
         country whose capital the city is (lexicon)."""
         city, country = (place.city or "").strip() or None, place.country
+        if city and cite.country_code(city):  # a country given as the city
+            country, city = country or cite.english_country(city), None
         ns = [n for n in (place.evidence or []) if view.valid(n)]
         if city:
             where = [n for n in ns if cite.name_in(view.text([n]), city)] or \
