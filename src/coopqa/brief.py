@@ -153,8 +153,8 @@ def _entry(group: Sequence[Mapping[str, Any]]) -> Entry:
             entry.statements.append(Statement("Summary", s["summary"], list(s.get("summary_evidence") or [])))
     for s in group:
         if s.get("date") and s.get("date_evidence"):
-            entry.statements.append(Statement("Date", f"{s['date']} ({s.get('date_text') or s['date']})",
-                                              list(s["date_evidence"])))
+            shown = s["date"] if (s.get("date_text") or s["date"]) == s["date"] else f"{s['date']} ({s['date_text']})"
+            entry.statements.append(Statement("Date", shown, list(s["date_evidence"])))
             break
     for s in group:
         loc = s.get("location") or {}
@@ -224,6 +224,17 @@ def grouped(entries: Sequence[Entry]) -> list[tuple[str, list[Entry]]]:
 # ---------------------------------------------------------------- rendering
 
 
+def _lines(statements: Sequence[Statement]) -> list[tuple[str, list[Statement]]]:
+    """One line per statement, except that the cooperation areas share one line ("Areas")."""
+    out: list[tuple[str, list[Statement]]] = []
+    for st in statements:
+        if st.label == "Area" and out and out[-1][0] == "Areas":
+            out[-1][1].append(st)
+        else:
+            out.append(("Areas" if st.label == "Area" else st.label, [st]))
+    return out
+
+
 class _Notes:
     """Footnotes numbered in order of first use, one per sentence id."""
 
@@ -263,9 +274,9 @@ def render_markdown(entries: Sequence[Entry], lookup: Lookup, *, country: str | 
             lines += [f"### {e.date or 'undated'} — {e.title}", "",
                       f"Sources: {', '.join(f'`{d}`' for d in e.doc_ids)}" + (" (merged: same visit)"
                                                                              if len(e.doc_ids) > 1 else ""), ""]
-            for st in e.statements:
-                marks = "".join(f"[^{n}]" for n in notes.refs(st.evidence))
-                lines.append(f"- **{st.label}:** {st.text}{marks}")
+            for label, group_ in _lines(e.statements):
+                parts = [f"{st.text}{''.join(f'[^{n}]' for n in notes.refs(st.evidence))}" for st in group_]
+                lines.append(f"- **{label}:** {', '.join(parts)}")
             lines.append("")
     if notes.ids:
         lines += ["---", ""]
@@ -300,10 +311,12 @@ def render_html(entries: Sequence[Entry], lookup: Lookup, *, country: str | None
         for e in group:
             merged = " (merged: same visit)" if len(e.doc_ids) > 1 else ""
             items = []
-            for st in e.statements:
-                marks = "".join(f'<sup><a href="#n{n}" id="r{n}">[{n}]</a></sup>' for n in notes.refs(st.evidence))
-                items.append(f'<li><span class=label>{esc(st.label)}:</span> <span dir="auto">{esc(st.text)}'
-                             f"</span>{marks}</li>")
+            for label, group_ in _lines(e.statements):
+                parts = []
+                for st in group_:
+                    marks = "".join(f'<sup><a href="#n{n}" id="r{n}">[{n}]</a></sup>' for n in notes.refs(st.evidence))
+                    parts.append(f'<span dir="auto">{esc(st.text)}</span>{marks}')
+                items.append(f"<li><span class=label>{esc(label)}:</span> {', '.join(parts)}</li>")
             body.append(
                 f'<section class=entry><h3 dir="auto">{esc(e.date or "undated")} — {esc(e.title)}</h3>'
                 f"<div class=meta>Sources: {', '.join(f'<code>{esc(d)}</code>' for d in e.doc_ids)}{merged}</div>"
