@@ -590,6 +590,21 @@ def unsupported_numbers(text: str, source: str) -> list[str]:
     return sorted(d for d in _digits(text) if d not in have and not (len(d) == 4 and d in " ".join(have)))
 
 
+def _kinds_named(text: str) -> list[str]:
+    """The agreement kinds the text names, in order of first mention."""
+    body = normalize(text)
+
+    def at(word: str) -> int:
+        if not word.isascii():
+            return body.find(word)
+        m = re.search(rf"(?<!\w){re.escape(word)}(?!ing)", body)  # not "according"
+        return m.start() if m else -1
+
+    first = {k: min((i for w in cite.AGREEMENT_WORDS[k.lower()] if (i := at(w)) >= 0), default=-1)
+             for k in AGREEMENT_KINDS}
+    return sorted((k for k, i in first.items() if i >= 0), key=lambda k: first[k])
+
+
 _ORG_WORDS = frozenset(tokens(
     "organization organisation ministry institute institution foundation center centre agency council committee "
     "commission festival university library archive archives museum embassy office department bureau union "
@@ -928,8 +943,8 @@ class Pipeline:
                     bad.append(("agreements", what, ev.reason, what))
                     continue
                 if not cite.agreement_in(text, a.kind):
-                    named = [k for k in AGREEMENT_KINDS if cite.agreement_in(text, k)]
-                    if len(named) != 1:
+                    named = _kinds_named(text)
+                    if not named:
                         bad.append(("agreements", what, f"no sentence cited names a {a.kind}", what))
                         continue
                     notes.append(Dropped(field="agreements.kind", value=f"{what}: {a.kind}",
