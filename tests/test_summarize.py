@@ -189,7 +189,8 @@ def test_agreements_areas_summary_and_follow_ups_are_checked() -> None:
     )
     summary, _ = summarize_document(doc, FakeLLM(script), retry=False, areas="llm")
     assert summary.organizations == [] and summary.agreements == [] and summary.cooperation_areas == []
-    assert summary.summary == "" and summary.location is None and summary.follow_ups == []
+    assert "Putin" not in summary.summary and summary.location is None and summary.follow_ups == []
+    assert summary.summary.startswith("Abbas Salehi (Culture Minister) and Aida Balayeva")  # from verified facts
     reasons = " | ".join(f"{d.field}: {d.reason}" for d in summary.dropped)
     for expected in ("organizations: name_original 'UNESCO' does not occur", "agreements: no sentence cited names",
                      "cooperation_areas: no cited sentence mentions", "cites sentence 99",
@@ -371,7 +372,7 @@ def test_summary_may_not_add_places_or_countries() -> None:
     overview = {"title": "Film deal", "summary": "Abbas Salehi signed the MoU in Almaty with Turkish officials.",
                 "summary_evidence": [2, 3], "location": {"city": None, "country": None, "evidence": []}}
     summary, _ = summarize_document(doc, FakeLLM(en_script(Overview=overview)), retry=False)
-    assert summary.summary == ""
+    assert "Almaty" not in summary.summary and "Turk" not in summary.summary
     (d,) = [d for d in summary.dropped if d.field == "summary"]
     assert "Almaty" in d.reason and "Turkey" in d.reason
 

@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 7
+PIPELINE_VERSION = 8
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -1045,6 +1045,7 @@ class Pipeline:
 
         result = self._llm_step(view, base, "summarize_overview", models["overview"], "overview", stats)
         if result is None:
+            out.summary, out.summary_evidence = fallback_summary(out)
             return
         bad = problems(result)
         if bad:
@@ -1067,6 +1068,8 @@ class Pipeline:
             dropped.append(Dropped(field="summary", value=result.summary, reason="; ".join(
                 r for f, r in bad if f == "summary")))
         self._location(view, result.location, out, dropped)
+        if not out.summary:
+            out.summary, out.summary_evidence = fallback_summary(out)
         for f in result.follow_ups or []:
             ev = check_evidence(view, f.evidence)
             text = view.text(f.evidence) if ev.ok else ""
@@ -1135,6 +1138,44 @@ class Pipeline:
         if city or country:
             out.location = Location(city=city, country=cite.english_country(country) if country else None,
                                     evidence=[view.sid(n) for n in dict.fromkeys(ns)])
+
+
+def fallback_summary(out: VisitSummary) -> tuple[str, list[str]]:
+    """A plain English summary assembled from the verified facts only (when the model's did not verify),
+    citing the sentences those facts cite."""
+    evidence: list[str] = []
+    people = []
+    for p in out.participants[:3]:
+        people.append(f"{p.name} ({p.role})" if p.role else p.name)
+        evidence += p.evidence[:1]
+    place = ", ".join(x for x in ((out.location.city, out.location.country) if out.location else ()) if x)
+    if place and out.location:
+        evidence += out.location.evidence[:1]
+    when = f" on {out.date}" if out.date and len(out.date) == 10 else (f" in {out.date}" if out.date else "")
+    if out.date:
+        evidence += out.date_evidence[:1]
+    partner = next((c.name for c in out.countries if c.name != "Iran"), None)
+    if len(people) >= 2:
+        first = f"{', '.join(people[:-1])} and {people[-1]} met"
+    elif people:
+        first = f"{people[0]} took part in talks" + (f" with {partner}" if partner else "")
+    else:
+        first = "Officials of Iran" + (f" and {partner}" if partner else "") + " met"
+    if not people and partner:
+        evidence += next(c.evidence[:1] for c in out.countries if c.name == partner)
+    sentences = [first + (f" in {place}" if place else "") + when + "."]
+    areas = [a.area.replace("_", " ") for a in out.cooperation_areas[:4]]
+    if areas:
+        sentences.append(f"They discussed cooperation in {', '.join(areas[:-1]) + ' and ' if len(areas) > 1 else ''}"
+                         f"{areas[-1]}.")
+        evidence += [a.evidence[0] for a in out.cooperation_areas[:4] if a.evidence]
+    if out.agreements:
+        a = out.agreements[0]
+        verb = {"signed": "signed", "planned": "planned", "discussed": "discussed"}[a.status]
+        article = "An" if a.kind in ("MoU", "agreement") else "A"
+        sentences.append(f"{article} {a.kind} was {verb}.")
+        evidence += a.evidence[:1]
+    return " ".join(sentences), list(dict.fromkeys(evidence))[:6]
 
 
 def summarize_document(doc: Document, llm: Extractor, *, model_name: str = "", areas: AreasMode = "cues",
