@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 8
+PIPELINE_VERSION = 9
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -540,11 +540,31 @@ def trim_to_name(span: str) -> str:
     return span[words[a][0]:words[b - 1][1]]
 
 
-_CAPWORD = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z\u00c0-\u024f'’]{2,}\b")
+_CAPWORD = re.compile(r"\b[A-Z][a-z\u00c0-\u024f'’]{2,}\b")
 _COMMON = frozenset(tokens(
     "january february march april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday islamic persian arabic english muslim"
+    "wednesday thursday friday saturday sunday islamic persian arabic english muslim "
+    # words that start English sentences
+    "talks discussions delegation delegations officials representatives participants cooperation meeting "
+    "meetings visit during following after before additionally furthermore moreover also however both sides "
+    "parties they the this these those it its he she his her their an at in on as while with under among "
+    "plans future next further other several various many new joint bilateral cultural cinema film films "
+    "agreement agreements memorandum programs program areas topics issues"
 ))
+
+
+def _sentence_initial(text: str, at: int) -> bool:
+    before = text[:at].rstrip()
+    return not before or before[-1] in ".!?:;\"“("
+
+
+def _concept_or_stopword(word: str) -> bool:
+    try:
+        from coopqa.concepts import _stopwords, index_terms
+
+        return normalize(word) in _stopwords() or any(t.startswith("c:") for t in index_terms(word))
+    except (OSError, ImportError):
+        return True
 
 
 def unsupported_names(text: str, source: str, known: Iterable[str] = ()) -> list[str]:
@@ -572,6 +592,8 @@ def unsupported_names(text: str, source: str, known: Iterable[str] = ()) -> list
         w = normalize(word)
         if w in seen or w in _NOT_NAMES or w in _COMMON or cite.countries_in(word, concepts=False):
             continue
+        if _sentence_initial(text, m.start()) and _concept_or_stopword(word):
+            continue  # an ordinary word capitalised at the start of a sentence
         if cite.present(word, source) or any(cite.name_in(k, word) for k in known):
             continue
         if re.search("[\u0600-\u06ff]", source) and mentions(source, word):  # transliterated from the source
