@@ -150,13 +150,52 @@ def table(results: dict) -> str:
         lines += ["", "| article | lang | wall s | llama.cpp s | overhead % | calls (retries) | tokens in/out |",
                   "|---|---|---|---|---|---|---|"]
         for a in arts:
+            cached = f" ({a['cached_calls']} cached)" if a["cached_calls"] else ""
             lines.append(f"| {a['doc_id']} | {a['language']} | {a['seconds']} | {a['llama_s']} | {a['overhead_pct']} | "
-                         f"{a['calls']} ({a['retries']}) | {a['prompt_tokens']}/{a['completion_tokens']} |")
+                         f"{a['calls']} ({a['retries']}){cached} | {a['prompt_tokens']}/{a['completion_tokens']} |")
+        arts = [a for a in arts if not a["cached_calls"]]  # totals over articles whose calls all ran
+        if not arts:
+            return "\n".join(lines)
         wall = sum(a["seconds"] for a in arts)
         llama = sum(a["llama_s"] for a in arts)
-        lines.append(f"| **total** | | {wall:.0f} | {llama:.0f} | {100 * (wall - llama) / wall:.1f} | | "
+        lines.append(f"| **total ({len(arts)} uncached)** | | {wall:.0f} | {llama:.0f} | "
+                     f"{100 * (wall - llama) / wall:.1f} | | "
                      f"{sum(a['prompt_tokens'] for a in arts)}/{sum(a['completion_tokens'] for a in arts)} |")
     return "\n".join(lines)
+
+
+def write_section(results: dict, command: str, load_start: str, load_end: str, minutes: float) -> None:
+    """Replace this script's section of benchmarks/RESULTS.md (other sections are left alone)."""
+    start, end = "<!-- bench_summarize:start -->", "<!-- bench_summarize:end -->"
+    path = ROOT / "benchmarks/RESULTS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    o = results["options"]
+    body = "\n".join([
+        start, "## Visit summaries (benchmarks/bench_summarize.py)", "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {minutes:.0f} min. Command: `{command}`  ",
+        f"Model: the embedded default (Qwen2.5-Coder-1.5B-Instruct Q4_K_M), {o['threads']} thread(s); areas "
+        f"`{o['areas']}`; retries {'off' if o['no_retry'] else 'on'}; LLM cache {'on' if o['cache'] else 'off'}.  ",
+        f"Load average (1/5/15 min) at start {load_start}, at end {load_end} (2 cores).", "",
+        "Scores: coopqa.scoring against evals/labels (seed, corpus/) and evals/dev/labels (dev, ingested into "
+        "its own home); field F1 micro-averaged per language; date accuracy per document; evidence validity "
+        "= cited ids that exist in the document; citation support = facts whose cited sentences state them "
+        "(CLDR country names passed as aliases).", "",
+        table(results), "",
+        "Wall = `Pipeline.run` per article (server already started); llama.cpp = prompt_ms + predicted_ms "
+        "reported by the server for the same calls; overhead = (wall − llama.cpp) / wall.",
+        end,
+    ])
+    if start in text and end in text:
+        text = text[: text.index(start)] + body + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def _load() -> str:
+    import os
+
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -171,10 +210,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=3600.0, help="Seconds per LLM call (a loaded machine is slow).")
     ap.add_argument("--json", help="Write the full results here.")
+    ap.add_argument("--write", action="store_true", help="Replace this script's section of benchmarks/RESULTS.md.")
     args = ap.parse_args()
+    load_start, started = _load(), time.time()
     results = run(args)
     print()
     print(table(results))
+    if args.write:
+        command = ".venv/bin/python benchmarks/bench_summarize.py " + " ".join(sys.argv[1:])
+        write_section(results, command, load_start, _load(), (time.time() - started) / 60)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
