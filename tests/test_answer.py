@@ -336,3 +336,27 @@ def test_how_many_question_needs_a_number(coop):
     result, llm, engine = ask(coop, q, lambda u: claims(
         ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [number_of(u, KARIMOV)])))
     assert result["abstained"] and any("without a number" in c.reason for c in engine.last_trace.checks)
+
+
+COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و کورمانبیک ژوماگالی"
+MOU_SIGNED = "The memorandum of understanding, signed in the Kazakh capital"
+
+
+def test_sentence_from_an_article_about_something_else_is_dropped(coop):
+    """A copied sentence of the other Kazakhstan article does not answer a question about the counsellor,
+    while the Persian sentence, named as written and transliterated, does."""
+    q = "Whom did Iran's cultural counsellor in Kazakhstan meet?"
+
+    def reply(u):
+        return claims(
+            ("The memorandum of understanding was concluded on the sidelines of high-level talks attended by "
+             "Pezeshkian and Kazakh President Kassym-Jomart Tokayev.", [number_of(u, MOU_SIGNED)]),
+            ("علی اکبر طالبیمتین (Ali Akbar Talebi Matin) met کورمانبیک ژوماگالی (Kurmanbek Zhumagali), head of "
+             "Kazakhstan's state cinema support centre.", [number_of(u, COUNSELLOR_MET)]),
+        )
+
+    result, _, engine = ask(coop, q, reply)
+    assert_contract(result, coop, shown_ids(engine))
+    assert [c["id"] for c in result["citations"]] == ["004_5723fadb1fb4905d:s5"], engine.last_trace.checks
+    dropped = [c for c in engine.last_trace.checks if not c.supported]
+    assert len(dropped) == 1 and "not the one the question is about" in dropped[0].reason

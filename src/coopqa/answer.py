@@ -56,6 +56,9 @@ MIN_OVERLAP = 0.34  # of all the claim's content words
 MIN_NOVEL_OVERLAP = 0.5  # of the words not taken from the question
 MIN_PREMISE_OVERLAP = 0.6  # of the words taken from the question
 MIN_ANCHOR_NOVEL = 0.25  # of the answer's words in the anchor sentence
+# The cited article(s) must hold at least this share of what the best shown article holds of the question's
+# weighted terms (IDF over the corpus): a sentence from an article about something else does not answer it.
+MIN_RELATIVE_RELEVANCE = 0.6
 MIN_EMBED_SIM = 0.83  # e5 cosine claim ↔ cited sentence, cross-language fallback
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\]")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
@@ -452,7 +455,9 @@ class Verifier:
     question: str
     sentence_vectors: Callable[[list[str]], np.ndarray] | None = None  # corpus sentences (cached vectors)
     embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
+    relevance: Callable[[set[str]], float] | None = None  # doc ids → share of the question's terms they hold
     _vectors: dict[int, np.ndarray] | None = None
+    _best_relevance: float | None = None
 
     def _shown_vectors(self) -> dict[int, np.ndarray]:
         if self._vectors is None:
@@ -548,6 +553,13 @@ class Verifier:
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
         if not ok:
             return ClaimCheck(text, cited, False, f"cited sentences do not state it ({why})")
+        if self.relevance is not None:
+            if self._best_relevance is None:
+                self._best_relevance = max(self.relevance({s.doc_id}) for s in self.shown.values())
+            mine = self.relevance({self.shown[n].doc_id for n in all_cited})
+            if mine < MIN_RELATIVE_RELEVANCE * self._best_relevance:
+                return ClaimCheck(text, cited, False, f"the cited article is not the one the question is about "
+                                                      f"(question terms {mine:.2f} against {self._best_relevance:.2f})")
         return ClaimCheck(text, self._minimal(text, all_cited), True, why, repaired)
 
     def _minimal(self, text: str, cited: list[int]) -> list[int]:
@@ -642,6 +654,7 @@ class AnswerEngine:
         self.use_embed = embed
         self.last_trace: AskTrace | None = None
         self._countries: tuple[str, set[str]] | None = None
+        self._terms: tuple[str, tuple[dict[str, set[str]], dict[str, int], int]] | None = None
 
     @property
     def llm(self) -> Any:
@@ -698,8 +711,9 @@ class AnswerEngine:
         builder = ContextBuilder(self.coop.store.document, self.coop.settings.home)
         ctx = builder.build(hits[: k or DEFAULT_K], wide=is_wide(question), language=language)
         trace.context = ctx
+        relevance = None if is_wide(question) else self._relevance(question)
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
-                            self._embed if self.use_embed else None)
+                            self._embed if self.use_embed else None, relevance)
         kept: list[ClaimCheck] = []
         for attempt in range(2):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft)
@@ -734,6 +748,41 @@ class AnswerEngine:
                 if not any(_name_stated(name, t) for t in texts):
                     return f"no retrieved article mentions {name}"
         return None
+
+    def _relevance(self, question: str) -> Callable[[set[str]], float] | None:
+        """doc ids → the IDF-weighted share of the question's language-neutral terms (lexicon concepts;
+        names too for Latin-script questions, whose capitals mark them) found in those documents."""
+        terms, df, n_docs = self._doc_terms()
+        try:
+            from coopqa.concepts import index_terms
+
+            q = {t for t in index_terms(question) if t.startswith("c:") or (t.startswith("n:") and
+                                                                          not _is_arabic_script(question))}
+        except (ImportError, OSError):
+            return None
+        weights = {t: float(np.log((n_docs + 1) / (df.get(t, 0) + 0.5))) for t in q}
+        total = sum(weights.values())
+        if total <= 0 or len(q) < 2:
+            return None
+
+        def share(doc_ids: set[str]) -> float:
+            return sum(w for t, w in weights.items() if any(t in terms.get(d, ()) for d in doc_ids)) / total
+
+        return share
+
+    def _doc_terms(self) -> tuple[dict[str, set[str]], dict[str, int], int]:
+        """Each document's index terms and their document frequencies (cached per store version)."""
+        version = self.coop.store.version()
+        if self._terms is None or self._terms[0] != version:
+            from coopqa.concepts import index_terms
+
+            terms = {d.doc_id: set(index_terms(d.text, d.language)) for d in self.coop.store.documents()}
+            df: dict[str, int] = {}
+            for ts in terms.values():
+                for t in ts:
+                    df[t] = df.get(t, 0) + 1
+            self._terms = (version, (terms, df, len(terms)))
+        return self._terms[1]
 
     def _corpus_countries(self) -> set[str]:
         """ISO codes of every country the corpus mentions (cached per store version)."""
