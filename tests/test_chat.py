@@ -153,7 +153,7 @@ def test_real_chat_in_a_pseudo_terminal(tmp_path, seed_home):
     seen: list[str] = []
     try:
         _read_until(master, r"you> $", 60, seen)
-        os.write(master, b"Who signed the Iran-Kazakhstan film cooperation memorandum?\n")
+        os.write(master, b"Which ministers signed the Iran-Kazakhstan film memorandum?\n")
         _read_until(master, r"\[1\][\s\S]*you> $", 240, seen)
         os.write(master, b"And where was it signed?\n")
         _read_until(master, r"\u2192 [\s\S]*you> $", 240, seen)
@@ -166,7 +166,7 @@ def test_real_chat_in_a_pseudo_terminal(tmp_path, seed_home):
             proc.kill()
         os.close(master)
     plain = ANSI.sub("", "".join(seen))
-    first = plain[plain.index("memorandum?"):plain.index("And where")]
+    first = plain[plain.index("film memorandum?"):plain.index("And where")]
     assert re.search(r"Salehi|Balayeva", first), plain
     follow = plain[plain.index("And where"):]
     assert "\u2192" in follow and re.search(r"Kazakh|Astana", follow), plain
