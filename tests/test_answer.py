@@ -335,7 +335,28 @@ def test_how_many_question_needs_a_number(coop):
     q = "How many ministers visited the Iranian Film and Audiovisual Organization?"
     result, llm, engine = ask(coop, q, lambda u: claims(
         ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [number_of(u, KARIMOV)])))
-    assert result["abstained"] and any("without a number" in c.reason for c in engine.last_trace.checks)
+    assert result["abstained"] and any("asks for a number" in c.reason for c in engine.last_trace.checks)
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How many films?", "number"), ("What budget was agreed for the film?", "number"),
+    ("كم فيلما إيرانيا سيدبلج سنويا؟", "number"), ("ما حجم التمويل؟", "number"), ("چند نفر شرکت کردند؟", "number"),
+    ("بودجه کارگاه چقدر بود؟", "number"), ("On what date did the delegation arrive?", "date"),
+    ("في أي تاريخ التقى خزاعي السفير؟", "date"), ("رئیس فیلمخانه چه روزی دیدار کرد؟", "date"),
+    ("Which country's ambassador met Khazaei?", "country"), ("سفير أي دولة التقى رئيس منظمة السينما؟", "country"),
+    ("When is the MoU expected to be signed?", None), ("Who heads Uzbekkino?", None),
+])
+def test_answer_type_of_questions(question, kind):
+    assert answer_mod.answer_type(question) == kind
+
+
+def test_answer_types_are_checked():
+    ok = answer_mod.states_answer_type
+    assert ok("date", ["The delegation arrived on 12 March 2024."], "q") and ok("date", ["in 2025"], "q")
+    assert not ok("date", ["The delegation arrived in Baghdad today."], "q")
+    assert ok("country", ["Belarus's ambassador Dmitry Kaltsov."], "Which country's ambassador met Iran's head?")
+    assert not ok("country", ["Iran's ambassador."], "Which country's ambassador met Iran's head?")
+    assert ok("number", ["ten films"], "q") and not ok("number", ["on 12 May 2024"], "q")
 
 
 COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و کورمانبیک ژوماگالی"

@@ -87,9 +87,19 @@ _NEGATIVE = re.compile(
     re.IGNORECASE,
 )
 # "How many / how much" questions, normalised (coopqa.text.normalize).
-_QUANTITY = re.compile(
-    r"\bhow (many|much)\b|(^|\s)(کم|بکم)\s|(^|\s)چند|چه (تعداد|میزان|مبلغ)|چقدر|ما (عدد|حجم|قیمه|مبلغ)"
-)
+_ANSWER_TYPES = {
+    # a number: how many / how much / budget, funding, cost (the answer is an amount)
+    "number": re.compile(
+        r"\bhow (many|much)\b|\b(budget|funding|cost|amount|sum)\b|(^|\s)(کم|بکم)\s|(^|\s)چند|"
+        r"چه (تعداد|میزان|مبلغ)|چقدر|بودجه|هزینه|(^|\s)(ما|کم) (عدد|حجم|قیمه|مبلغ|میزانیه|تکلفه)|میزانیه|تمویل"),
+    # a date: on what date / which day (not "when", which "in the near future" may answer)
+    "date": re.compile(r"\b(on )?what (date|day)\b|\bwhich (date|day)\b|(ای|ما) تاریخ|چه (تاریخی|روزی)"),
+    # a country: which country / whose ambassador
+    "country": re.compile(r"\b(which|what) (country|countries|nation)\b|(ای|ما) (دوله|بلد)|کدام کشور|چه کشوری"),
+}
+_BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
+
+
 # Questions that ask across articles (lists, comparisons): wider context, more documents.
 _WIDE = re.compile(
     r"\b(which|what) (countries|articles|partners|reports|documents|visits|delegations|organi[sz]ations)\b|"
@@ -441,9 +451,23 @@ def _numbers(text: str, *, words_from: int = 1, skip_dates: bool = False) -> set
     return found
 
 
-def asks_quantity(question: str) -> bool:
-    """A 'how many / how much' question (its answer must state a number)."""
-    return bool(_QUANTITY.search(normalize(question)))
+def answer_type(question: str) -> str | None:
+    """What the answer must state, from the question's form: 'number', 'date', 'country' or None."""
+    q = normalize(question)
+    return next((kind for kind, pattern in _ANSWER_TYPES.items() if pattern.search(q)), None)
+
+
+def states_answer_type(kind: str | None, claims: Sequence[str], question: str) -> bool:
+    """Whether the claims together state what the question asks for: a number, a date (or year), or a
+    country other than those the question names."""
+    text = " ".join(claims)
+    if kind == "number":
+        return bool(_numbers(text, skip_dates=True))
+    if kind == "date":
+        return bool(find_dates(text) or _BARE_YEAR.search(fold_digits(text)))
+    if kind == "country":
+        return bool(countries_in(text, concepts=False) - countries_in(question, concepts=False))
+    return True
 
 
 @dataclass
@@ -722,8 +746,9 @@ class AnswerEngine:
             checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
             trace.checks += checks
             kept = [c for c in checks if c.supported and not is_negative(c.text)]
-            if kept and asks_quantity(question) and not any(_numbers(c.text) for c in kept):
-                trace.checks.append(ClaimCheck("(answer)", [], False, "a how-many question answered without a number"))
+            kind = answer_type(question)
+            if kept and not states_answer_type(kind, [c.text for c in kept], question):
+                trace.checks.append(ClaimCheck("(answer)", [], False, f"the question asks for a {kind}; none given"))
                 kept = []
             if kept or not reply.answered or not reply.claims:
                 break  # answered, or the model says the sentences do not answer: no second try
