@@ -313,6 +313,18 @@ def test_real_model_answers_english_question_from_persian_article(tmp_path, seed
 
 
 @pytest.mark.llm
+def test_real_model_answers_what_was_agreed_from_persian_article(tmp_path, seed_home):
+    """Same Persian-only meeting, asked about its content rather than the names: an English answer citing
+    the Persian article's sentences."""
+    coop = _real_coop(tmp_path, seed_home)
+    result = coop.ask("What did Iran's cultural counsellor in Kazakhstan and the head of Kazakhstan's state "
+                      "cinema support centre agree to do?")
+    assert_contract(result, coop)
+    assert not result["abstained"] and result["language"] == "en", result
+    assert result["citations"] and all(c["doc_id"] == "004_5723fadb1fb4905d" for c in result["citations"]), result
+
+
+@pytest.mark.llm
 def test_real_model_abstains_on_absent_topic(tmp_path, seed_home):
     coop = _real_coop(tmp_path, seed_home)
     for q in ("Which Iranian films were shown at a film festival in Brazil?",
