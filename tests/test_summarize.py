@@ -325,7 +325,9 @@ def test_real_model_summarises_a_seed_article(tmp_path: Path) -> None:
     coop.ingest([CORPUS / "002_d149433968036d4b.txt"])
     started = time.perf_counter()
     data = coop.summarize("002_d149433968036d4b")
-    assert time.perf_counter() - started < 300
+    elapsed = time.perf_counter() - started
+    print(f"summarised in {elapsed:.0f}s")  # ~1-2 min on 2 idle cores; a loaded machine takes longer
+    assert elapsed < 900, "the model is far too slow (or hung)"
     VisitSummary.model_validate(data)
     doc = coop.document("002_d149433968036d4b")
     ids = {s.id for s in doc.sentences if not s.boilerplate}
