@@ -412,3 +412,16 @@ def test_positions_are_trimmed_from_names_and_people_are_not_organizations() -> 
     assert summary.organizations == []
     assert any("names a person" in d.reason for d in summary.dropped)
     assert summary.location.city is None and summary.location.country == "Kazakhstan"
+
+
+def test_agreement_and_organization_evidence_is_repaired_from_the_article() -> None:
+    doc = make_doc("en1", EN)
+    deal = {"organizations": [], "agreements": [
+        {"evidence": [4], "kind": "MoU", "status": "signed", "parties": ["Iran", "Kazakhstan"]}]}
+    summary, _ = summarize_document(doc, FakeLLM(en_script(OrgsAndDeals=deal)), retry=False)
+    (a,) = summary.agreements
+    assert a.evidence[0] == "en1:s2" and a.status == "signed"  # the sentence that says it was signed
+    title = {"title": "Salehi Signs Film Deal In Astana", "summary": "", "summary_evidence": [2],
+             "location": {"city": None, "country": None, "evidence": []}}
+    summary, _ = summarize_document(doc, FakeLLM(en_script(Overview=title)), retry=False)
+    assert summary.title == "Salehi Signs Film Deal In Astana"  # Title Case words are not names

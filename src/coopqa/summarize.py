@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 9
+PIPELINE_VERSION = 10
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -567,7 +567,7 @@ def _concept_or_stopword(word: str) -> bool:
         return True
 
 
-def unsupported_names(text: str, source: str, known: Iterable[str] = ()) -> list[str]:
+def unsupported_names(text: str, source: str, known: Iterable[str] = (), *, single_words: bool = True) -> list[str]:
     """Names in an English `text` that the `source` (any script) does not give: person-like names (two or
     more capitalised words that are not institution words), countries (names and demonyms) and other
     capitalised words inside a sentence (places), unless they belong to one of the `known` verified names."""
@@ -587,7 +587,7 @@ def unsupported_names(text: str, source: str, known: Iterable[str] = ()) -> list
     have = cite.countries_in(source)  # lexicon too: a capital stands for its country
     for code in cite.countries_in(text, concepts=False) - have:
         out.append(cite.english_country(code))
-    for m in _CAPWORD.finditer(text):
+    for m in _CAPWORD.finditer(text if single_words else ""):  # (not in Title Case headlines)
         word = m.group()
         w = normalize(word)
         if w in seen or w in _NOT_NAMES or w in _COMMON or cite.countries_in(word, concepts=False):
@@ -625,6 +625,11 @@ def _kinds_named(text: str) -> list[str]:
     first = {k: min((i for w in cite.AGREEMENT_WORDS[k.lower()] if (i := at(w)) >= 0), default=-1)
              for k in AGREEMENT_KINDS}
     return sorted((k for k, i in first.items() if i >= 0), key=lambda k: first[k])
+
+
+def _signed(text: str) -> bool:
+    body = normalize(text)
+    return any(w in body for w in _SIGN_WORDS)
 
 
 _ORG_WORDS = frozenset(tokens(
@@ -928,6 +933,11 @@ class Pipeline:
                 ev = check_evidence(view, o.evidence)
                 original = (o.name_original or "").strip()
                 text = view.text(o.evidence) if ev.ok else ""
+                if ev.ok and original and not (cite.org_in(text, original) or _span_in(text, original)):
+                    where = view.sentences_where(lambda t, x=original: _span_in(t, x))  # named elsewhere: cite it
+                    if where:
+                        o.evidence = [where[0], *o.evidence][:4]
+                        text = view.text(o.evidence)
                 if not ev.ok:
                     reason = ev.reason
                 elif not original or not (cite.org_in(text, original) or _span_in(text, original)):
@@ -961,6 +971,15 @@ class Pipeline:
                 ev = check_evidence(view, a.evidence)
                 text = view.text(a.evidence) if ev.ok else ""
                 what = f"agreements[{k}] {a.kind}/{a.status}"
+
+                def states_it(t: str, a: Any = a) -> bool:
+                    return cite.agreement_in(t, a.kind) and (a.status != "signed" or _signed(t))
+
+                if ev.ok and not states_it(text):  # the sentence that does say it, if there is one
+                    where = view.sentences_where(states_it)
+                    if where:
+                        a.evidence = [where[0], *a.evidence][:4]
+                        text = view.text(a.evidence)
                 if not ev.ok:
                     bad.append(("agreements", what, ev.reason, what))
                     continue
@@ -973,7 +992,7 @@ class Pipeline:
                                          reason=f"the cited sentences name a {named[0]}, not a {a.kind}"))
                     a.kind = named[0]  # the kind the cited sentence does name
                     what = f"agreements[{k}] {a.kind}/{a.status}"
-                if a.status == "signed" and not any(w in normalize(text) for w in _SIGN_WORDS):
+                if a.status == "signed" and not _signed(text):
                     bad.append(("agreements", what, "the cited sentences do not say it was signed", what))
                     continue
                 parties = []
@@ -1061,7 +1080,8 @@ class Pipeline:
             else:
                 r.summary_evidence, reasons = self._text_support(view, r.summary, list(r.summary_evidence), known)
                 found += [("summary", reason) for reason in reasons]
-            for name in unsupported_names(r.title, " ".join(s.text for s in view.citable), known):
+            for name in unsupported_names(r.title, " ".join(s.text for s in view.citable), known,
+                                          single_words=False):
                 found.append(("title", f"names {name!r}, whom the article does not mention"))
             return found
 
