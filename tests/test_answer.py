@@ -356,7 +356,11 @@ def test_how_many_question_needs_a_number(coop):
     ("بودجه کارگاه چقدر بود؟", "number"), ("On what date did the delegation arrive?", "date"),
     ("في أي تاريخ التقى خزاعي السفير؟", "date"), ("رئیس فیلمخانه چه روزی دیدار کرد؟", "date"),
     ("Which country's ambassador met Khazaei?", "country"), ("سفير أي دولة التقى رئيس منظمة السينما؟", "country"),
-    ("When is the MoU expected to be signed?", None), ("Who heads Uzbekkino?", None),
+    ("In which year was the MoU signed?", "date"), ("في أي عام وقعت المذكرة؟", "date"),
+    ("Who heads Uzbekkino?", "person"), ("Which Iranian official received Karimov?", "person"),
+    ("Whom did the ambassador meet?", "person"),
+    ("When is the MoU expected to be signed?", None), ("Who is Israfil Kaliji?", None),
+    ("Which areas of cooperation did Khazaei propose?", None), ("من هو رئيس منظمة السينما؟", None),
 ])
 def test_answer_type_of_questions(question, kind):
     assert answer_mod.answer_type(question) == kind
@@ -369,6 +373,11 @@ def test_answer_types_are_checked():
     assert ok("country", ["Belarus's ambassador Dmitry Kaltsov."], "Which country's ambassador met Iran's head?")
     assert not ok("country", ["Iran's ambassador."], "Which country's ambassador met Iran's head?")
     assert ok("number", ["ten films"], "q") and not ok("number", ["on 12 May 2024"], "q")
+    assert not ok("number", ["The two governments aim to fund it."], "q")
+    assert ok("person", ["Abbas Salehi and Aida Balayeva."], "Who signed the Iran–Kazakhstan MoU?")
+    assert ok("person", ["محمد خزاعي (Mohammad Khazaei)."], "Who heads Iran's Cinema Organization?")
+    assert not ok("person", ["Iran and Kazakhstan signed it."], "Who signed the Iran–Kazakhstan MoU?")
+    assert not ok("person", ["Karimov met the head of the library."], "Whom did Karimov meet?")
 
 
 COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و کورمانبیک ژوماگالی"

@@ -92,10 +92,14 @@ _ANSWER_TYPES = {
     "number": re.compile(
         r"\bhow (many|much)\b|\b(budget|funding|cost|amount|sum)\b|(^|\s)(کم|بکم)\s|(^|\s)چند|"
         r"چه (تعداد|میزان|مبلغ)|چقدر|بودجه|هزینه|(^|\s)(ما|کم) (عدد|حجم|قیمه|مبلغ|میزانیه|تکلفه)|میزانیه|تمویل"),
-    # a date: on what date / which day (not "when", which "in the near future" may answer)
-    "date": re.compile(r"\b(on )?what (date|day)\b|\bwhich (date|day)\b|(ای|ما) تاریخ|چه (تاریخی|روزی)"),
+    # a date: on what date / which day / which year (not "when", which "in the near future" may answer)
+    "date": re.compile(r"\b(on |in )?(what|which) (date|day|year)\b|(ای|ما) (تاریخ|عام|سنه|یوم)|"
+                       r"چه (تاریخی|روزی|سالی)|کدام (روز|سال|تاریخ)|در چه سال"),
     # a country: which country / whose ambassador
     "country": re.compile(r"\b(which|what) (country|countries|nation)\b|(ای|ما) (دوله|بلد)|کدام کشور|چه کشوری"),
+    # a person, for English questions (names are Latin capitals there): who/whom, not "who is X"
+    "person": re.compile(r"^(who|whom)\b(?! (is|was|are|were)\b)|^which (officials?|ministers?|persons?|people|"
+                         r"iranian officials?|\w+ officials?|\w+ ministers?)\b"),
 }
 _BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 
@@ -462,11 +466,16 @@ def states_answer_type(kind: str | None, claims: Sequence[str], question: str) -
     country other than those the question names."""
     text = " ".join(claims)
     if kind == "number":
-        return bool(_numbers(text, skip_dates=True))
+        return bool(_numbers(text, words_from=3, skip_dates=True))
     if kind == "date":
         return bool(find_dates(text) or _BARE_YEAR.search(fold_digits(text)))
     if kind == "country":
         return bool(countries_in(text, concepts=False) - countries_in(question, concepts=False))
+    if kind == "person":
+        if _is_arabic_script(_ARABIC_RUN.sub(" ", text)) or _ARABIC_RUN.search(text):
+            return True  # an answer in Arabic script, or a name kept in its script
+        asked = {normalize(n) for n in _latin_names(question)}
+        return any(normalize(n) not in asked for n in _latin_names(text))
     return True
 
 
