@@ -22,8 +22,18 @@ _GREGORIAN_MONTHS = {
     12: "december dec ديسمبر كانون_الأول دسامبر",
 }
 _SOLAR_MONTHS = {
-    1: "فروردین", 2: "اردیبهشت", 3: "خرداد", 4: "تیر", 5: "مرداد", 6: "شهریور",
-    7: "مهر", 8: "آبان", 9: "آذر", 10: "دی", 11: "بهمن", 12: "اسفند",
+    1: "فروردین",
+    2: "اردیبهشت",
+    3: "خرداد",
+    4: "تیر",
+    5: "مرداد",
+    6: "شهریور",
+    7: "مهر",
+    8: "آبان",
+    9: "آذر",
+    10: "دی",
+    11: "بهمن",
+    12: "اسفند",
 }
 _G_LOOKUP = {name.replace("_", " "): m for m, names in _GREGORIAN_MONTHS.items() for name in names.split()}
 _S_LOOKUP = {name: m for m, name in _SOLAR_MONTHS.items()}
@@ -32,9 +42,18 @@ _G_NAMES = "|".join(sorted(map(re.escape, _G_LOOKUP), key=len, reverse=True))
 _S_NAMES = "|".join(sorted(map(re.escape, _S_LOOKUP), key=len, reverse=True))
 _PATTERNS = [
     ("numeric", re.compile(rf"(?<!{_D})({_D}{{4}})[/\-.]({_D}{{1,2}})[/\-.]({_D}{{1,2}})(?!{_D})")),
-    ("day_month_year", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES}|{_S_NAMES})،?\s*(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.IGNORECASE)),
+    (
+        "day_month_year",
+        re.compile(
+            rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES}|{_S_NAMES})،?\s*(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})",
+            re.IGNORECASE,
+        ),
+    ),
     ("month_day_year", re.compile(rf"(?<![\w])({_G_NAMES})\.?\s+({_D}{{1,2}}),?\s+({_D}{{4}})(?!{_D})", re.IGNORECASE)),
-    ("month_year", re.compile(rf"(?<![\w])({_G_NAMES}|{_S_NAMES})\s+(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.IGNORECASE)),
+    (
+        "month_year",
+        re.compile(rf"(?<![\w])({_G_NAMES}|{_S_NAMES})\s+(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.IGNORECASE),
+    ),
     ("day_month", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES})(?![\w])", re.IGNORECASE)),
     ("month_day", re.compile(rf"(?<![\w])({_G_NAMES})\s+({_D}{{1,2}})(?!{_D})", re.IGNORECASE)),
 ]

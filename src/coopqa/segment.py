@@ -8,7 +8,53 @@ MAX_SENTENCE_CHARS = 600
 # A terminator ends a sentence when followed by space/end (closing quotes and brackets stay with it).
 _END = re.compile(r"[.!?؟؛۔…]+[\"'”’»)\]]*(?=\s|$)")
 _ABBREVIATIONS = frozenset(
-    ["dr", "mr", "mrs", "ms", "prof", "sr", "jr", "st", "mt", "no", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "u.a.e", "gen", "col", "lt", "capt", "sgt", "gov", "sen", "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "dept", "fig", "approx"]
+    [
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "no",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "u.n",
+        "u.a.e",
+        "gen",
+        "col",
+        "lt",
+        "capt",
+        "sgt",
+        "gov",
+        "sen",
+        "rep",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "fig",
+        "approx",
+    ]
 )
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 _FOOTER = re.compile(
@@ -42,20 +88,23 @@ def _split_line(line: str, base: int) -> list[tuple[int, int]]:
     """(start, end) spans of the sentences of one line, offsets relative to the whole text."""
     spans, start = [], 0
     for m in _END.finditer(line):
-        if m.group().startswith(".") and len(m.group().rstrip("\"'”’»)]")) == 1 and _is_abbreviation(
-            line, m.start() + 1
+        if (
+            m.group().startswith(".")
+            and len(m.group().rstrip("\"'”’»)]")) == 1
+            and _is_abbreviation(line, m.start() + 1)
         ):
             continue
         spans.append((start, m.end()))
         start = m.end()
     spans.append((start, len(line)))
     out = []
-    for s, e in spans:
-        while s < e and line[s].isspace():
-            s += 1
-        while e > s and line[e - 1].isspace():
-            e -= 1
-        out.extend(_cap_length(line, s, e))
+    for span in spans:
+        first, last = span
+        while first < last and line[first].isspace():
+            first += 1
+        while last > first and line[last - 1].isspace():
+            last -= 1
+        out.extend(_cap_length(line, first, last))
     return [(base + s, base + e) for s, e in out if _HAS_WORD.search(line[s:e])]
 
 
@@ -103,8 +152,9 @@ def segment(text: str, doc_id: str) -> list[Sentence]:
             for s, e in _split_line(body, pos):
                 junk = junk_line or bool(_FILLER.search(text[s:e]))
                 sentences.append(
-                    Sentence(id=sentence_id(doc_id, len(sentences) + 1), start=s, end=e, text=text[s:e],
-                             boilerplate=junk)
+                    Sentence(
+                        id=sentence_id(doc_id, len(sentences) + 1), start=s, end=e, text=text[s:e], boilerplate=junk
+                    )
                 )
         pos += len(line)
     return sentences
