@@ -375,6 +375,9 @@ def test_answer_types_are_checked():
     assert ok("number", ["ten films"], "q") and not ok("number", ["on 12 May 2024"], "q")
     assert not ok("number", ["The two governments aim to fund it."], "q")
     assert ok("person", ["Abbas Salehi and Aida Balayeva."], "Who signed the Iran–Kazakhstan MoU?")
+    assert ok("person", ["Azerbaijani Culture Minister Anar Karimov."], "Which Azerbaijani minister visited Iran?")
+    assert answer_mod._latin_names("Azerbaijani Culture Minister Anar Karimov met Iran's Alirza Mukhtarpur") == [
+        "Anar Karimov", "Alirza Mukhtarpur"]
     assert ok("person", ["محمد خزاعي (Mohammad Khazaei)."], "Who heads Iran's Cinema Organization?")
     assert not ok("person", ["Iran and Kazakhstan signed it."], "Who signed the Iran–Kazakhstan MoU?")
     assert not ok("person", ["Karimov met the head of the library."], "Whom did Karimov meet?")

@@ -368,9 +368,11 @@ def _latin_names(text: str) -> list[str]:
     """Capitalised word runs of Latin text that look like names (not titles or generic words)."""
     out = []
     for m in _LATIN_NAME_RUN.finditer(text):
-        words = [w for w in re.split(r"\s+", m.group()) if w.strip("'’-").lower() not in _GENERIC_CAPITALISED]
-        words = [w.removesuffix("'s").removesuffix("’s") for w in words]
-        if words and not countries_in(" ".join(words), concepts=False):
+        words = [w.removesuffix("'s").removesuffix("’s") for w in re.split(r"\s+", m.group())]
+        # Titles, generic words and country names/demonyms ("Azerbaijani Culture Minister Anar Karimov").
+        words = [w for w in words if w.strip("'’-").lower() not in _GENERIC_CAPITALISED
+                 and not countries_in(w, concepts=False)]
+        if words:
             out.append(" ".join(words))
     return out
 
