@@ -425,3 +425,16 @@ def test_agreement_and_organization_evidence_is_repaired_from_the_article() -> N
              "location": {"city": None, "country": None, "evidence": []}}
     summary, _ = summarize_document(doc, FakeLLM(en_script(Overview=title)), retry=False)
     assert summary.title == "Salehi Signs Film Deal In Astana"  # Title Case words are not names
+
+
+def test_copied_words_must_be_what_the_english_name_transliterates() -> None:
+    doc = make_doc("fa1", FA)
+    people = {"participants": [
+        {"evidence": [3], "name_original": "هفته فیلم", "name": "Iranian Ministry of Culture"},  # "film week"
+        {"evidence": [2], "name_original": "رایزن فرهنگی", "name": "Saeed Moradi"},  # a position; name leads back
+        {"evidence": [2], "name_original": "منصوری", "name": "Karim Mansouri"},
+    ]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    got = [(p.name, p.name_original) for p in summary.participants]
+    assert ("Saeed Moradi", "سعید مرادی") in got and ("Karim Mansouri", "منصوری") in got and len(got) == 2
+    assert any("is not a transliteration" in d.reason for d in summary.dropped)

@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 10
+PIPELINE_VERSION = 11
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -815,6 +815,11 @@ class Pipeline:
                 p.evidence = [n, *[e for e in p.evidence if e != n]][:4]
             text = view.text(p.evidence)
         trimmed = trim_to_name(original)
+        if not trimmed and p.name and p.name.strip() != original:  # a position copied, the name given in English
+            found = self._recover_name(view, p, p.name.strip())
+            if found is not None and trim_to_name(found[1]) == found[1]:
+                n, trimmed = found
+                p.evidence = [n, *[e for e in p.evidence if e != n]][:4]
         if not trimmed:
             return None, f"name_original {original!r} is a position or a place, not a person's name", []
         if trimmed != original:  # "Kazakh President Kassym-Jomart Tokayev" -> "Kassym-Jomart Tokayev"
@@ -829,6 +834,14 @@ class Pipeline:
         if view.doc.language == "en" or not re.search("[\u0600-\u06ff]", original):
             if not (names_match(name, original) or mentions(original, name)):
                 name = original  # an English article's name is the name as written
+        elif not (names_match(name, original) or mentions(original, name)):
+            # the transliteration and the copied span disagree: the span is a name only if the English name
+            # leads back to words of the article
+            found = self._recover_name(view, p, name)
+            if found is None or not (names_match(name, found[1]) or mentions(found[1], name)):
+                return None, f"{name!r} is not a transliteration of {original!r}", []
+            n, original = found
+            p.evidence = [n, *[e for e in p.evidence if e != n]][:4]
         notes: list[Dropped] = []
         role, org, country = p.role, getattr(p, "organization", None), p.country
         label = f"{name} / {original}"
