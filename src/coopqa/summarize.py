@@ -84,11 +84,13 @@ class Extractor(Protocol):
 
 # Normalised cue words per area: Latin cues match at a word start, Arabic-script cues anywhere in a word
 # (clitics and suffixes attach). General domain vocabulary, not taken from any evaluation article.
+_GAP = r"(?:\s+\S+){0,4}"  # up to four words between the parts of a split phrase
 AREA_CUES: dict[str, tuple[str, ...]] = {
     "co_production": ("co-produc", "coproduc", "co produc", "joint produc", "joint film", "jointly produc",
                       "joint feature", "produce joint", "production of joint", "joint project",
                       "إنتاج مشترك", "الإنتاج المشترك", "الإنتاجات المشتركة", "إنتاجات مشتركة",
-                      "تولید مشترک", "تولیدات مشترک", "ساخت مشترک", "مشارکت در تولید"),
+                      "تولید مشترک", "تولیدات مشترک", "ساخت مشترک", "مشارکت در تولید",
+                      rf"re:(?:انتاج|تولید|ساخت){_GAP}\s+(?:ال)?مشترک", r"re:\bjoint(?:\s+\w+){0,3}\s+production"),
     "film_exchange_distribution": ("exchange of films", "film exchange", "exchanging films", "distribut",
                                    "screening of films", "films will be screened", "release of", "dubbed into",
                                    "تبادل الأفلام", "تبادل الافلام", "توزيع", "عرض الأفلام",
@@ -104,7 +106,8 @@ AREA_CUES: dict[str, tuple[str, ...]] = {
                           "آکادمیک", "دانشگاهی", "اساتید"),
     "dubbing": ("dubbing", "dubbed", " dub ", "دبلجة", "مدبلجة", "الدبلجة", "دوبله"),  # subtitles are not dubbing
     "archives_libraries": ("archive", "librar", "manuscript", "film museum", "restoration", "أرشيف", "الأرشيف",
-                           "مكتبة", "المكتبة", "مخطوط", "آرشیو", "کتابخانه", "فیلمخانه", "نسخ خطی", "مرمت"),
+                           "مكتبة", "المكتبة", "مخطوط", "دار الكتب", "دار الوثائق", "آرشیو", "کتابخانه", "فیلمخانه",
+                           "نسخ خطی", "مرمت"),
     "locations_studios_facilities": ("locations", "filming location", "shooting location", "studios", "facilit",
                                      "filming sites", "استوديوهات", "استديوهات",
                                      "مواقع التصوير", "مرافق", "استودیو", "لوکیشن", "امکانات فنی",
@@ -117,7 +120,9 @@ AREA_CUES: dict[str, tuple[str, ...]] = {
     # (a bare "committee" is often a festival's own committee)
     "joint_committee": ("joint committee", "working group", "joint commission", "joint working", "task force",
                         "لجنة مشتركة", "اللجنة المشتركة", "لجنة ثنائية", "فريق عمل", "فريق مشترك", "کمیته مشترک",
-                        "کارگروه", "کمیسیون مشترک", "ستاد مشترک"),
+                        "کارگروه", "کمیسیون مشترک", "ستاد مشترک",
+                        rf"re:(?:لجنه|کمیته|کمیسیون){_GAP}\s+(?:ال)?مشترک",
+                        r"re:\bjoint(?:\s+\w+){0,2}\s+(?:committee|commission)"),
     "animation": ("animat", "cartoon", "رسوم متحركة", "الرسوم المتحركة", "أنيميشن", "انیمیشن", "انيميشن",
                   "پویانمایی", "کارتون"),
     "documentary": ("documentar", "وثائقي", "وثائقية", "الوثائقي", "مستند"),
@@ -132,6 +137,9 @@ def _cue_patterns(area: str) -> list[re.Pattern[str]]:
     if area not in _AREA_PATTERNS:
         pats = []
         for cue in AREA_CUES[area]:
+            if cue.startswith("re:"):  # a pattern over normalised text (words between the parts)
+                pats.append(re.compile(cue[3:]))
+                continue
             c = normalize(cue) if cue.strip() else cue
             if cue.startswith(" "):  # a whole short word such as " ai "
                 pats.append(re.compile(rf"(?<!\w){re.escape(c.strip())}(?!\w)"))
