@@ -405,3 +405,16 @@ def test_sentence_from_an_article_about_something_else_is_dropped(coop):
     assert [c["id"] for c in result["citations"]] == ["004_5723fadb1fb4905d:s5"], engine.last_trace.checks
     dropped = [c for c in engine.last_trace.checks if not c.supported]
     assert len(dropped) == 1 and "not the one the question is about" in dropped[0].reason
+
+
+def test_claim_that_only_restates_the_question_is_dropped():
+    text = ("طرفین توافق کردند که در آینده نزدیک، با امضای تفاهمنامهای رسمی، "
+            "چشم انداز همکاریهای سینمایی دو کشور مشخص شود.")
+    shown = {1: answer_mod.Shown(1, "d:s1", "d", text, "fa")}
+    q = "طرفین برای رسمی کردن همکاری‌های سینمایی بر چه چیزی توافق کردند؟"
+    v = answer_mod.Verifier(shown, q)
+    assert v.check("طرفین برای رسمی کردن همکاری‌های سینمایی بر چه چیزی توافق کردند؟", [1]).reason == \
+        "only restates the question"
+    assert v.check("طرفین توافق کردند با امضای تفاهمنامهای رسمی همکاری را مشخص کنند.", [1]).supported
+    yes_no = answer_mod.Verifier(shown, "Have the sides agreed?")
+    assert yes_no.check("The sides agreed.", [1]).reason != "only restates the question"

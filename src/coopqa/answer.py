@@ -101,6 +101,8 @@ _ANSWER_TYPES = {
     "person": re.compile(r"^(who|whom)\b(?! (is|was|are|were)\b)|^which (officials?|ministers?|persons?|people|"
                          r"iranian officials?|\w+ officials?|\w+ ministers?)\b"),
 }
+# Yes/no questions, whose answer may add nothing but a negation to the question's words.
+_YES_NO = re.compile(r"(is|are|was|were|has|have|had|did|does|do|will|would|can|could)\b|هل\b|ا?یا\b")
 _BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 
 
@@ -584,6 +586,8 @@ class Verifier:
                     break
         if missing:
             return ClaimCheck(text, cited, False, "not in the cited sentences: " + ", ".join(missing[:4]))
+        if not _split_claim(text, self.question)[1] and not _YES_NO.match(normalize(self.question)):
+            return ClaimCheck(text, cited, False, "only restates the question")
         all_cited = cited + repaired
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
         if not ok:
