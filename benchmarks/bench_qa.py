@@ -245,7 +245,11 @@ def main() -> None:
     ap.add_argument("--only", default="", help="Only questions of these kinds: en,native (default both).")
     ap.add_argument("--out", type=Path, default=None, help="Summary JSON (default <work>/summary.json).")
     ap.add_argument("--cache", action="store_true", help="Use the LLM response cache (timings then meaningless).")
+    ap.add_argument("--rescore", type=Path, default=None,
+                    help="Only summarise an answers.jsonl of an earlier (possibly interrupted) run.")
     args = ap.parse_args()
+    if args.rescore:
+        return rescore(args.rescore, args)
     args.work.mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
     docs_by_set: dict[str, dict] = {}
@@ -288,6 +292,21 @@ def main() -> None:
     summary = summarize(records, docs_by_set, gold_by_key)
     out = args.out or args.work / "summary.json"
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(markdown(summary))
+
+
+def rescore(path: Path, args: argparse.Namespace) -> None:
+    """Summary tables of an existing answers.jsonl (the sets' homes under --work must exist)."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    docs_by_set, gold_by_key = {}, {}
+    for set_name in sorted({r["set"] for r in records}):
+        corpus, labels, cross = SETS[set_name]
+        coop = CoopQA(Settings(home=path.parent / set_name))
+        docs_by_set[set_name] = {d.doc_id: d for d in coop.store.documents()}
+        for g in gold_questions(load_labels(labels), load_cross_doc(cross)):
+            gold_by_key[f"{set_name}:{g.question}"] = g
+    summary = summarize(records, docs_by_set, gold_by_key)
+    (args.out or path.parent / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(markdown(summary))
 
 

@@ -418,3 +418,15 @@ def test_claim_that_only_restates_the_question_is_dropped():
     assert v.check("طرفین توافق کردند با امضای تفاهمنامهای رسمی همکاری را مشخص کنند.", [1]).supported
     yes_no = answer_mod.Verifier(shown, "Have the sides agreed?")
     assert yes_no.check("The sides agreed.", [1]).reason != "only restates the question"
+
+
+def test_citations_completed_with_the_sentence_that_carries_the_rest_and_pruned_of_idle_ones():
+    sents = ["The agreement covers joint production of feature films and animation.",
+             "It also provides for dubbing and distribution of films in regional markets.",
+             "The minister thanked the hosts for their hospitality."]
+    shown = {i + 1: answer_mod.Shown(i + 1, f"d:s{i + 1}", "d", t, "en") for i, t in enumerate(sents)}
+    v = answer_mod.Verifier(shown, "What does the agreement cover?")
+    c = v.check("It covers joint production of feature films and animation, dubbing and distribution.", [1])
+    assert c.supported and c.cited == [1, 2]
+    c = v.check("It covers joint production of feature films and animation.", [1, 3])
+    assert c.supported and c.cited == [1]

@@ -599,21 +599,51 @@ class Verifier:
             if mine < MIN_RELATIVE_RELEVANCE * self._best_relevance:
                 return ClaimCheck(text, cited, False, f"the cited article is not the one the question is about "
                                                       f"(question terms {mine:.2f} against {self._best_relevance:.2f})")
-        return ClaimCheck(text, self._minimal(text, all_cited), True, why, repaired)
+        return ClaimCheck(text, self._complete(text, self._minimal(text, all_cited)), True, why, repaired)
 
     def _minimal(self, text: str, cited: list[int]) -> list[int]:
-        """Drop cited sentences the claim does not need: one at a time, the least overlapping first, as long
-        as the rest still state every name/country/date/number and the content (citation precision)."""
+        """Drop cited sentences that add nothing: one at a time, the least overlapping first, when the rest
+        still state every name/country/date/number, still support the content, and hold as much of the
+        claim's own words (citation precision without losing a sentence that carries part of the claim)."""
         keep = list(cited)
+        novel = _split_claim(text, self.question)[1] or text
         for n in sorted(cited, key=lambda n: overlap(text, self.shown[n].text)):
             if len(keep) == 1:
                 break
             rest = [m for m in keep if m != n]
             rest_text = " ".join(self.shown[m].text for m in rest)
-            if not self._entities_missing(text, rest_text) and self._content_supported(
-                    text, [self.shown[m] for m in rest])[0]:
+            full_text = " ".join(self.shown[m].text for m in keep)
+            if (not self._entities_missing(text, rest_text)
+                    and overlap(novel, rest_text) >= overlap(novel, full_text)
+                    and self._content_supported(text, [self.shown[m] for m in rest])[0]):
                 keep = rest
         return keep
+
+    def _complete(self, text: str, cited: list[int]) -> list[int]:
+        """Add shown sentences of the cited article(s) that carry the part of the claim its citations do not:
+        at least two of the claim's remaining own words (or concept terms) and half of them (citation recall
+        when the model cites one sentence for a claim drawn from two)."""
+        novel = _split_claim(text, self.question)[1]
+        if not novel:
+            return cited
+        docs = {self.shown[n].doc_id for n in cited}
+        out = list(cited)
+        for _ in range(2):
+            covered_text = " ".join(self.shown[m].text for m in out)
+            missing = " ".join(w for w in novel.split() if overlap(w, covered_text) < 1.0)
+            if len(missing.split()) < 2:
+                break
+            best, gain = None, 0.0
+            for n, s in self.shown.items():
+                if n in out or s.doc_id not in docs:
+                    continue
+                g = overlap(missing, s.text)
+                if g > gain:
+                    best, gain = n, g
+            if best is None or gain < 0.5 or gain * len(missing.split()) < 2:
+                break
+            out.append(best)
+        return out
 
 
 def _is_arabic_script(text: str) -> bool:
