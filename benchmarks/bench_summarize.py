@@ -140,11 +140,12 @@ def table(results: dict) -> str:
             f"| {lang} | {m['documents']} | {m['countries']['f1']:.2f} | {m['participants']['f1']:.2f} | "
             f"{m['cooperation_areas']['f1']:.2f} | {m['organizations']['f1']:.2f} | {m['agreements']['f1']:.2f} | "
             f"{m['date_accuracy']:.2f} | {m['evidence_validity']:.3f} | {m['citation_support']:.3f} |")
-    lines += ["", "Cooperation-area F1 by how areas are chosen (same model output):", "",
-              "| lang | model picks (cue-checked) | cue map only | both |", "|---|---|---|---|"]
-    for lang, m in results["by_language"].items():
-        v = m["areas_by_variant"]
-        lines.append(f"| {lang} | {v['llm']['f1']:.2f} | {v['cues']['f1']:.2f} | {v['both']['f1']:.2f} |")
+    if results["options"]["areas"] != "cues":  # the model's picks were asked for: compare the ways
+        lines += ["", "Cooperation-area F1 by how areas are chosen (same model output):", "",
+                  "| lang | model picks (cue-checked) | cue map only | both |", "|---|---|---|---|"]
+        for lang, m in results["by_language"].items():
+            v = m["areas_by_variant"]
+            lines.append(f"| {lang} | {v['llm']['f1']:.2f} | {v['cues']['f1']:.2f} | {v['both']['f1']:.2f} |")
     arts = [a for a in results["articles"] if "seconds" in a]
     if arts:
         lines += ["", "| article | lang | wall s | llama.cpp s | overhead % | calls (retries) | tokens in/out |",
