@@ -438,3 +438,12 @@ def test_copied_words_must_be_what_the_english_name_transliterates() -> None:
     got = [(p.name, p.name_original) for p in summary.participants]
     assert ("Saeed Moradi", "سعید مرادی") in got and ("Karim Mansouri", "منصوری") in got and len(got) == 2
     assert any("is not a transliteration" in d.reason for d in summary.dropped)
+
+
+def test_null_written_as_a_string_is_absent() -> None:
+    doc = make_doc("fa1", FA)
+    people = {"participants": [{"evidence": [2], "name_original": "کریم منصوری", "name": "null", "role": "null",
+                                "country": "None"}]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    (p,) = summary.participants
+    assert (p.name, p.name_original, p.role, p.country) == ("کریم منصوری", "کریم منصوری", None, None)

@@ -55,7 +55,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 11
+PIPELINE_VERSION = 12
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -635,6 +635,10 @@ def _kinds_named(text: str) -> list[str]:
     return sorted((k for k, i in first.items() if i >= 0), key=lambda k: first[k])
 
 
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "null", "none", "n/a", "unknown"))
+
+
 def _signed(text: str) -> bool:
     body = normalize(text)
     return any(w in body for w in _SIGN_WORDS)
@@ -804,9 +808,12 @@ class Pipeline:
         ev = check_evidence(view, p.evidence)
         if not ev.ok:
             return None, ev.reason, []
+        for attr in ("name", "role", "country"):  # small models write "null" as a string
+            if _absent(getattr(p, attr, None)):
+                setattr(p, attr, None)
         original = _TITLE.sub("", (p.name_original or "").strip()).strip()
         text = view.text(p.evidence)
-        if not original:
+        if not original or _absent(original):
             return None, "name_original is empty", []
         if not _span_in(text, original):
             where = view.sentences_where(lambda t: _span_in(t, original))
@@ -842,7 +849,7 @@ class Pipeline:
         if view.doc.language == "en" or not re.search("[\u0600-\u06ff]", original):
             if not (names_match(name, original) or mentions(original, name)):
                 name = original  # an English article's name is the name as written
-        elif not (names_match(name, original) or mentions(original, name)):
+        elif p.name and not (names_match(name, original) or mentions(original, name)):
             # the transliteration and the copied span disagree: the span is a name only if the English name
             # leads back to words of the article
             found = self._recover_name(view, p, name)
@@ -974,10 +981,11 @@ class Pipeline:
                     bad.append(("organizations", f"organizations[{k}] {original or o.name!r}", reason,
                                 original or o.name))
                     continue
-                name = (o.name or "").strip() or original
+                name = "" if _absent(o.name) else o.name.strip()
+                name = name or original
                 if view.doc.language == "en" and not cite.org_in(text, name):
                     name = original
-                country = o.country
+                country = None if _absent(o.country) else o.country
                 if country and not cite.country_mentioned(text, country, concepts=True) and not \
                         cite.country_mentioned(name, country, concepts=True):
                     notes.append(Dropped(field="organizations.country", value=f"{name}: {country}",
@@ -1172,7 +1180,8 @@ class Pipeline:
     def _location(self, view: DocView, place: Any, out: VisitSummary, dropped: list[Dropped]) -> None:
         """City must be named in a cited (or any citable) sentence; the country must be named too, or be the
         country whose capital the city is (lexicon)."""
-        city, country = (place.city or "").strip() or None, place.country
+        city = None if _absent(place.city) else place.city.strip()
+        country = None if _absent(place.country) else place.country
         if city and cite.country_code(city):  # a country given as the city
             country, city = country or cite.english_country(city), None
         ns = [n for n in (place.evidence or []) if view.valid(n)]
