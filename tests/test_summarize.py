@@ -447,3 +447,10 @@ def test_null_written_as_a_string_is_absent() -> None:
     summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
     (p,) = summary.participants
     assert (p.name, p.name_original, p.role, p.country) == ("کریم منصوری", "کریم منصوری", None, None)
+
+
+def test_a_misspelt_country_given_as_the_city_is_the_country() -> None:
+    overview = {"title": "t", "summary": "", "summary_evidence": [2],
+                "location": {"city": "Qazakhstan", "country": None, "evidence": [2]}}
+    summary, _ = summarize_document(make_doc("en1", EN), FakeLLM(en_script(Overview=overview)), retry=False)
+    assert (summary.location.city, summary.location.country) == (None, "Kazakhstan")

@@ -170,8 +170,10 @@ def _entry(group: Sequence[Mapping[str, Any]]) -> Entry:
         for a in s.get("agreements") or []:
             key = (str(a.get("kind")), str(a.get("status")))
             text = f"{a.get('kind')} ({a.get('status')})"
-            if a.get("parties"):
+            if len(a.get("parties") or []) > 1:
                 text += " between " + " and ".join(a["parties"])
+            elif a.get("parties"):
+                text += f" (party: {a['parties'][0]})"
             if a.get("description"):
                 text += f": {a['description']}"
             if key in seen_deals:
@@ -388,7 +390,8 @@ def summary_markdown(summary: Mapping[str, Any], lookup: Lookup) -> str:
         lines.append(f"- **Organization:** {shown}{', ' + o['country'] if o.get('country') else ''}"
                      f"{marks(o.get('evidence'))}")
     for a in s.get("agreements") or []:
-        parties = f" between {' and '.join(a['parties'])}" if a.get("parties") else ""
+        parties = f" between {' and '.join(a['parties'])}" if len(a.get("parties") or []) > 1 else (
+            f" (party: {a['parties'][0]})" if a.get("parties") else "")
         desc = f": {a['description']}" if a.get("description") else ""
         lines.append(f"- **Agreement:** {a['kind']} ({a['status']}){parties}{desc}{marks(a.get('evidence'))}")
     if s.get("cooperation_areas"):

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from rapidfuzz import fuzz
 
 from coopqa import citations as cite
 from coopqa.dates import DateMention, find_dates
@@ -55,7 +56,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 12
+PIPELINE_VERSION = 13
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
                 "summarize_overview", "summarize_retry", "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
@@ -1160,18 +1161,18 @@ class Pipeline:
     def _text_support(self, view: DocView, text: str, ns: list[int], known: list[str]
                       ) -> tuple[list[int], list[str]]:
         """Free English text (summary, follow-up) may name only people and numbers its cited sentences give;
-        one named in another citable sentence gets that sentence added to the evidence (at most 5)."""
+        one named in another citable sentence gets that sentence added to the evidence (at most 8)."""
         reasons = []
         for name in unsupported_names(text, view.text(ns), known):
             where = [n for n in view.numbers if n not in ns and
                      name not in unsupported_names(text, view.text([*ns, n]), known)]
-            if where and len(ns) < 5:
+            if where and len(ns) < 8:
                 ns.append(where[0])
             else:
                 reasons.append(f"names {name!r}, whom the cited sentences do not mention")
         for num in unsupported_numbers(text, view.text(ns)):
             where = view.sentences_where(lambda t, num=num: not unsupported_numbers(num, t))
-            if where and len(ns) < 5:
+            if where and len(ns) < 8:
                 ns.append(where[0])
             else:
                 reasons.append(f"gives the number {num}, which the cited sentences do not")
@@ -1182,8 +1183,13 @@ class Pipeline:
         country whose capital the city is (lexicon)."""
         city = None if _absent(place.city) else place.city.strip()
         country = None if _absent(place.country) else place.country
-        if city and cite.country_code(city):  # a country given as the city
-            country, city = country or cite.english_country(city), None
+        named = {c for n in view.numbers for c in cite.countries_in(view.text([n]), concepts=False)}
+        as_country = cite.country_code(city) if city else None
+        if city and not as_country:  # a country's name, however spelt ('Qazakhstan')
+            as_country = next((c for c in named
+                               if fuzz.ratio(normalize(city), normalize(cite.english_country(c))) >= 88), None)
+        if city and as_country:  # a country given as the city
+            country, city = country or cite.english_country(as_country), None
         ns = [n for n in (place.evidence or []) if view.valid(n)]
         if city:
             where = [n for n in ns if cite.name_in(view.text([n]), city)] or \
@@ -1236,7 +1242,9 @@ def fallback_summary(out: VisitSummary) -> tuple[str, list[str]]:
     if not people and partner:
         evidence += next(c.evidence[:1] for c in out.countries if c.name == partner)
     sentences = [first + (f" in {place}" if place else "") + when + "."]
-    areas = [a.area.replace("_", " ") for a in out.cooperation_areas[:4]]
+    from coopqa.brief import AREA_NAMES
+
+    areas = [AREA_NAMES.get(a.area, a.area.replace("_", " ")) for a in out.cooperation_areas[:4]]
     if areas:
         sentences.append(f"They discussed cooperation in {', '.join(areas[:-1]) + ' and ' if len(areas) > 1 else ''}"
                          f"{areas[-1]}.")
