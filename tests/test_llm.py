@@ -4,9 +4,11 @@ real run of the embedded model (`-m llm`)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import socket
+import struct
 import threading
 import time
 import types
@@ -137,7 +139,7 @@ class FakeOpenAI:
     """A tiny OpenAI-compatible server: each POST takes the next scripted reply (the last one repeats)."""
 
     def __init__(self, *replies):
-        self.replies = list(replies)  # str content | (status, body) | ("sleep", seconds)
+        self.replies = list(replies)  # str content | (status, body[, headers]) | ("sleep", seconds) | ("reset",)
         self.requests: list[dict] = []
         fake = self
 
@@ -145,9 +147,11 @@ class FakeOpenAI:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status: int, body: dict) -> None:
+            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -165,6 +169,10 @@ class FakeOpenAI:
                     if isinstance(reply, tuple) and reply[0] == "sleep":
                         time.sleep(reply[1])
                         self._send(200, _completion("late"))
+                    elif reply == ("reset",):  # the connection drops without an answer (RST)
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.close()
+                        self.wfile = io.BytesIO()
                     elif isinstance(reply, tuple):
                         self._send(*reply)
                     elif body.get("stream"):
@@ -213,6 +221,7 @@ def fake_server():
 
 def _settings(tmp_path, url, **kw) -> Settings:
     kw.setdefault("model", "fake-model")
+    kw.setdefault("request_retries", 0)  # the retry tests below set it
     return Settings(home=tmp_path / "home", base_url=url, api_key="k", **kw)
 
 
@@ -392,6 +401,49 @@ def test_model_info_and_health_check(tmp_path, fake_server):
 
 
 # --------------------------------------------------------------------------------------------- real model
+
+
+# --------------------------------------------------------------------------------------------- retries
+
+BUSY = (503, {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}})
+RATE = (429, {"error": {"code": 429, "message": "slow down", "type": "rate_limit"}})
+
+
+def test_rate_limits_server_errors_and_dropped_connections_are_resent_with_backoff(tmp_path, fake_server):
+    srv = fake_server(RATE, ("reset",), BUSY, VISIT)
+    llm = LLM(_settings(tmp_path, srv.url, request_retries=3))
+    started = time.perf_counter()
+    assert llm.extract(MESSAGES, Visit).year == 2023
+    waited = time.perf_counter() - started
+    assert len(srv.requests) == 4
+    assert 0.375 + 0.75 + 1.5 <= waited < 6  # 0.5 s, 1 s, 2 s, each minus up to 25 % jitter
+    assert llm.last.attempts == 1  # one answer: the resends are below instructor's validation retries
+
+
+def test_resends_are_bounded_and_named_in_the_error(tmp_path, fake_server):
+    srv = fake_server(BUSY)
+    llm = LLM(_settings(tmp_path, srv.url, request_retries=2, max_retries=3))
+    with pytest.raises(LLMError, match=r"answered 503: Loading model \(retried 2 times\)$"):
+        llm.extract(MESSAGES, Visit)
+    assert len(srv.requests) == 3  # not (1 + 2) x (1 + 3): instructor does not re-ask on transport errors
+
+
+def test_retry_after_is_honoured(tmp_path, fake_server):
+    srv = fake_server((*RATE, {"Retry-After": "1.2"}), VISIT)
+    started = time.perf_counter()
+    assert LLM(_settings(tmp_path, srv.url, request_retries=1)).chat("hi", cache=False) == VISIT
+    assert time.perf_counter() - started >= 1.2 and len(srv.requests) == 2
+
+
+def test_last_is_per_thread(tmp_path, fake_server):
+    srv = fake_server("hello")
+    llm = LLM(_settings(tmp_path, srv.url))
+    worker = threading.Thread(target=llm.chat, args=("hi",))
+    worker.start()
+    worker.join()
+    assert len(srv.requests) == 1 and llm.last is None  # the call ran (and set `last`) in the other thread
+    llm.chat("hi")
+    assert llm.last is not None and llm.last.cached
 
 
 def _real_settings(tmp_path) -> Settings:

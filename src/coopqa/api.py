@@ -98,15 +98,22 @@ class CoopQA:
 
     def summarize_many(self, doc_ids: Iterable[str] | None = None, *, refresh: bool = False
                        ) -> Iterator[tuple[str, dict | None, str | None]]:
-        """(doc_id, summary, None) or (doc_id, None, one-line error) for each document (default: all); a
-        document whose model call fails does not stop the others."""
+        """(doc_id, summary, None) or (doc_id, None, one-line error) for each document (default: all), in the
+        order they finish; up to settings.concurrency documents are summarised at once, each stored as soon
+        as it is done. A document whose model call fails does not stop the others."""
+        from coopqa.batch import run_all
         from coopqa.model_files import LLMError
 
-        for doc_id in list(doc_ids) if doc_ids is not None else [r["doc_id"] for r in self.docs()]:
-            try:
-                yield doc_id, self.summarize(doc_id, refresh=refresh), None
-            except (LLMError, CoopqaError) as e:
-                yield doc_id, None, " ".join(str(e).split())
+        ids = list(doc_ids) if doc_ids is not None else [r["doc_id"] for r in self.docs()]
+        _ = self.store, self.llm, self.summaries  # created here, not raced for by the worker threads
+        for doc_id, data, exc in run_all(lambda d: self.summarize(d, refresh=refresh), ids,
+                                         self.settings.concurrency):
+            if exc is None:
+                yield doc_id, data, None
+            elif isinstance(exc, (LLMError, CoopqaError)):
+                yield doc_id, None, " ".join(str(exc).split())
+            else:
+                raise exc
 
     def briefing(self, *, country: str | None = None, since: str | None = None, until: str | None = None,
                  fmt: str = "md") -> str:

@@ -34,6 +34,19 @@ def _emit_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+ConcurrencyOpt = Annotated[int | None, typer.Option(
+    "--concurrency", "-j", min=1, show_default=False,
+    help="Model requests in flight at once (default $COOPQA_CONCURRENCY or 1); for a server with parallel slots "
+         "(llama-server --parallel N, vLLM). The embedded model gets as many slots, each n_ctx tokens of memory.")]
+
+
+def _with_concurrency(ctx: typer.Context, concurrency: int | None) -> CoopQA:
+    """The command's CoopQA, with --concurrency applied (before any model server is started)."""
+    if concurrency is not None:
+        ctx.obj = CoopQA(_coop(ctx).settings, concurrency=concurrency)
+    return _coop(ctx)
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(1)
@@ -309,6 +322,7 @@ def eval_run_cmd(
                       "by_language.fa.answers.answerable.accuracy=0.5 (repeatable).")] = None,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failing summary/answer.")]
     = False,
+    concurrency: ConcurrencyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score summaries, answers (English and native questions, unanswerable, cross-document) and retrieval;
@@ -332,7 +346,8 @@ def eval_run_cmd(
         if not sep:
             _fail(f"--min {item!r}: expected PATH=NUMBER")
     chosen = evaluate.eval_set(dev, corpus, labels, cross, retrieval)
-    run = evaluate.run_eval(_coop(ctx).settings, chosen, predictions=predictions, only=sections, out_dir=out,
+    settings = _with_concurrency(ctx, concurrency).settings
+    run = evaluate.run_eval(settings, chosen, predictions=predictions, only=sections, out_dir=out,
                             progress=_eval_progress, fail_fast=fail_fast)
     json_path, html_path = write_report(run.report, out)
     if as_json:
@@ -408,14 +423,16 @@ def summarize_cmd(
     out_dir: Annotated[Path | None, typer.Option("-o", "--out", help="Write <doc_id>.json/.md files here.")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Recompute even if a stored summary is current.")]
     = False,
+    concurrency: ConcurrencyOpt = None,
 ) -> None:
     """Verified visit summaries: every field cites the sentences that prove it (contract JSON with --json)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from coopqa.brief import store_lookup, summary_markdown
+    from coopqa.files import atomic_write
 
-    coop = _coop(ctx)
+    coop = _with_concurrency(ctx, concurrency)
     if all_docs == bool(doc_ids):
         _fail("give DOC_ID... or --all (not both)")
     ids = [r["doc_id"] for r in coop.docs()] if all_docs else list(doc_ids or [])
@@ -442,15 +459,16 @@ def summarize_cmd(
                 assert data is not None
                 done.append(data)
                 if out_dir is not None:
-                    (out_dir / f"{doc_id}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
-                                                            encoding="utf-8")
-                    (out_dir / f"{doc_id}.md").write_text(summary_markdown(data, lookup), encoding="utf-8")
+                    atomic_write(out_dir / f"{doc_id}.json", json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+                    atomic_write(out_dir / f"{doc_id}.md", summary_markdown(data, lookup))
                 elif len(ids) > 1 and not console.is_terminal:
                     typer.echo(f"  {doc_id}: done", err=True)
         except KeyboardInterrupt:
             console.print(f"interrupted: {len(done)} finished summaries are saved under "
                           f"{coop.settings.home / 'summaries'}; run again to resume")
             raise typer.Exit(130) from None
+    order = {doc_id: n for n, doc_id in enumerate(ids)}
+    done.sort(key=lambda d: order.get(d["doc_id"], len(order)))  # finished in any order, shown in the order asked
     if out_dir is not None:
         typer.echo(f"{len(done)} summaries written to {out_dir}" + (f"; {failed} failed" if failed else ""))
     elif as_json:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from coopqa.api import CoopQA
+from coopqa.batch import run_all
+from coopqa.files import atomic_write
 from coopqa.ingest import IngestReport, build_document
 from coopqa.labels import (
     CrossDocItem,
@@ -466,10 +466,7 @@ class ResultCache:
     def put(self, key: str, value: dict) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(value, fh, ensure_ascii=False)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(value, ensure_ascii=False))
 
 
 def _hash_files(paths: Iterable[Path], root: Path) -> str:
@@ -526,30 +523,39 @@ def _as_dict(result: object, what: str) -> dict:
 
 
 def collect(kind: str, items: Sequence[str], call: Callable[[str], object], key_of: Callable[[str], str],
-            cache: ResultCache, progress: Progress | None = None, fail_fast: bool = False) -> Collected:
-    """Run `call` for every item not in the cache; failures are recorded per item and the run goes on."""
+            cache: ResultCache, progress: Progress | None = None, fail_fast: bool = False,
+            workers: int = 1) -> Collected:
+    """Run `call` for every item not in the cache, up to `workers` at once; each result is cached as soon as
+    it is done (a killed run resumes from there). Failures are recorded per item and the run goes on."""
     out = Collected()
     started = time.perf_counter()
-    for n, item in enumerate(items, 1):
-        key = key_of(item)
-        hit = cache.get(key)
-        if hit is not None:
+    todo: list[str] = []
+    for item in items:
+        hit = cache.get(key_of(item))
+        if hit is None:
+            todo.append(item)
+        else:
             out.outputs[item], out.cached = hit, out.cached + 1
-            continue
+
+    def timed(item: str) -> tuple[dict, float]:
         t = time.perf_counter()
-        try:
-            result = _as_dict(call(item), kind)
-        except Exception as e:
+        return _as_dict(call(item), kind), time.perf_counter() - t
+
+    for n, (item, done, exc) in enumerate(run_all(timed, todo, workers), out.cached + 1):
+        if exc is not None:
             if fail_fast:
-                raise
-            out.errors.append(f"{kind} {_clip(item, 80)!r}: {type(e).__name__}: {_clip(str(e), 300)}")
+                raise exc
+            out.errors.append(f"{kind} {_clip(item, 80)!r}: {type(exc).__name__}: {_clip(str(exc), 300)}")
             if progress:
-                progress(f"[{n}/{len(items)}] {kind} {_clip(item, 70)}: FAILED ({type(e).__name__})")
+                progress(f"[{n}/{len(items)}] {kind} {_clip(item, 70)}: FAILED ({type(exc).__name__})")
             continue
-        cache.put(key, result)
+        assert done is not None
+        result, seconds = done
+        cache.put(key_of(item), result)
         out.outputs[item], out.computed = result, out.computed + 1
         if progress:
-            progress(f"[{n}/{len(items)}] {kind} {_clip(item, 70)} ({time.perf_counter() - t:.1f}s)")
+            progress(f"[{n}/{len(items)}] {kind} {_clip(item, 70)} ({seconds:.1f}s)")
+    out.outputs = {item: out.outputs[item] for item in items if item in out.outputs}  # in the items' order
     out.seconds = time.perf_counter() - started
     return out
 
@@ -614,15 +620,13 @@ def write_predictions(preds: Predictions, folder: Path) -> None:
     if preds.summaries is not None:
         (folder / "summaries").mkdir(parents=True, exist_ok=True)
         for doc_id, summary in preds.summaries.items():
-            (folder / "summaries" / f"{doc_id}.json").write_text(
-                json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+            atomic_write(folder / "summaries" / f"{doc_id}.json", json.dumps(summary, ensure_ascii=False, indent=2))
     folder.mkdir(parents=True, exist_ok=True)
     if preds.answers is not None:
-        (folder / "answers.jsonl").write_text(
-            "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in preds.answers), encoding="utf-8")
+        atomic_write(folder / "answers.jsonl", "".join(json.dumps(a, ensure_ascii=False) + "\n"
+                                                       for a in preds.answers))
     if preds.rankings is not None:
-        (folder / "rankings.json").write_text(json.dumps(preds.rankings, ensure_ascii=False, indent=1),
-                                              encoding="utf-8")
+        atomic_write(folder / "rankings.json", json.dumps(preds.rankings, ensure_ascii=False, indent=1))
 
 
 # ---------------------------------------------------------------- the full run
@@ -779,13 +783,16 @@ def _run_live(
     if any(section in only and callable(method) for section, method in live):
         fingerprint = system_fingerprint(coop.settings)
         meta["system"] = fingerprint
+        for part in ("store", "llm", "summaries", "answers", "retriever"):  # made here, not raced for by workers
+            getattr(coop, part, None)
         if "summaries" in only and callable(summarize):
             doc_ids = [d for d in sorted(labels) if d in corpus.docs]
             notes += [f"summaries: labelled document {d} is not in the corpus" for d in sorted(labels)
                       if d not in corpus.docs]
             got = collect("summary", doc_ids, summarize,
                           lambda d: cache_key(kind="summary", system=fingerprint, doc_id=d,
-                                              doc=corpus.docs[d].sha256), cache, progress, fail_fast)
+                                              doc=corpus.docs[d].sha256), cache, progress, fail_fast,
+                          settings.concurrency)
             preds.summaries = got.outputs
             notes += got.errors
             costs["summaries"] = {"cached": got.cached, "computed": got.computed, "failed": len(got.errors),
@@ -794,7 +801,7 @@ def _run_live(
             questions = questions_to_ask(labels, cross)
             got = collect("answer", questions, ask,
                           lambda q: cache_key(kind="answer", system=fingerprint, corpus=corpus.version, question=q),
-                          cache, progress, fail_fast)
+                          cache, progress, fail_fast, settings.concurrency)
             preds.answers = [{**a, "question": q} for q, a in got.outputs.items()]
             notes += got.errors
             costs["answers"] = {"cached": got.cached, "computed": got.computed, "failed": len(got.errors),

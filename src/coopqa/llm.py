@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import threading
 import time
 import weakref
@@ -34,6 +33,7 @@ from instructor.v2.core.hooks import Hooks
 from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
+from coopqa.files import atomic_write
 from coopqa.model_files import LLMError, ModelError, default_gguf_path, resolve_gguf
 from coopqa.settings import Settings
 
@@ -47,6 +47,7 @@ __all__ = [
     "ModelError",
     "cache_key",
     "embedded_server",
+    "embedded_slots",
     "health_check",
     "model_info",
     "shutdown_embedded",
@@ -133,16 +134,21 @@ def _embedded_model_name(settings: Settings, gguf: Path) -> str:
     return settings.model or gguf.name
 
 
+def embedded_slots(settings: Settings) -> int:
+    """Requests the embedded server decodes at once: COOPQA_PARALLEL, raised to the batch concurrency."""
+    return max(settings.parallel, settings.concurrency)
+
+
 def embedded_server(settings: Settings) -> EmbeddedServer:
     """The process-wide embedded server for these settings, started (and the GGUF joined) on first use."""
     gguf = resolve_gguf(settings)
     key = (str(gguf.resolve()), _embedded_model_name(settings, gguf), settings.threads, settings.n_ctx,
-           settings.parallel)
+           embedded_slots(settings))
     with _servers_lock:
         server = _servers.get(key)
         if server is None or not server.running:
             server = EmbeddedServer(
-                gguf, model=key[1], threads=settings.threads, n_ctx=settings.n_ctx, parallel=settings.parallel,
+                gguf, model=key[1], threads=settings.threads, n_ctx=settings.n_ctx, parallel=key[4],
                 verbose=os.environ.get("COOPQA_LLAMA_VERBOSE", "") not in ("", "0"),
             )
             _servers[key] = server
@@ -256,17 +262,26 @@ def _describe(exc: BaseException) -> str:
     return _one_line(exc, 200)
 
 
-def _as_llm_error(exc: BaseException, *, base_url: str, timeout: float, what: str, max_tokens: int) -> LLMError:
+def _retryable(status: int) -> bool:
+    """Statuses the openai client resends (with backoff): request timeout, conflict, rate limit, server errors."""
+    return status in (408, 409, 429) or status >= 500
+
+
+def _as_llm_error(exc: BaseException, *, base_url: str, timeout: float, what: str, max_tokens: int,
+                  retries: int = 0) -> LLMError:
+    """One line for the user; `retries` is how often a failed request was resent before giving up."""
+    tried = f" (retried {retries} times)" if retries else ""
     for e in _causes(exc):
         if isinstance(e, LLMError):
             return e
         if isinstance(e, openai.APITimeoutError):
-            return LLMError(f"the LLM did not answer within {timeout:g}s ({base_url}); raise COOPQA_TIMEOUT_S")
+            return LLMError(f"the LLM did not answer within {timeout:g}s ({base_url}){tried}; raise COOPQA_TIMEOUT_S")
         if isinstance(e, openai.APIConnectionError):
             reason = _one_line(e.__cause__) if e.__cause__ else "connection error"
-            return LLMError(f"cannot reach the LLM server at {base_url}: {reason}")
+            return LLMError(f"cannot reach the LLM server at {base_url}: {reason}{tried}")
         if isinstance(e, openai.APIStatusError):
-            return LLMError(f"the LLM server at {base_url} answered {e.status_code}: {_server_message(e)}")
+            return LLMError(f"the LLM server at {base_url} answered {e.status_code}: {_server_message(e)}"
+                            + (tried if _retryable(e.status_code) else ""))
         if isinstance(e, IncompleteOutputException):
             return LLMError(f"the model's {what} hit max_tokens={max_tokens} before it was complete; "
                             "raise max_tokens or shorten the input")
@@ -310,16 +325,7 @@ class ResponseCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump({"v": CACHE_VERSION, **entry}, fh, ensure_ascii=False)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(path, json.dumps({"v": CACHE_VERSION, **entry}, ensure_ascii=False))
         except OSError as exc:  # a cache that can't be written must not fail the call
             log.warning("LLM cache write failed (%s): %s", path, exc)
 
@@ -359,7 +365,7 @@ class LLM:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.last: CallStats | None = None
+        self._local = threading.local()  # `last` per thread: batch work calls one LLM from several threads
         self.cache = ResponseCache(self.settings.cache_dir / "llm")
         self._lock = threading.Lock()
         self._client: openai.OpenAI | None = None
@@ -368,6 +374,15 @@ class LLM:
         self._model: str | None = None
         self._server: EmbeddedServer | None = None
         _instances.add(self)
+
+    @property
+    def last(self) -> CallStats | None:
+        """Stats of this thread's last call."""
+        return getattr(self._local, "last", None)
+
+    @last.setter
+    def last(self, stats: CallStats | None) -> None:
+        self._local.last = stats
 
     # -- connection --------------------------------------------------------------------------------------------
 
@@ -381,7 +396,10 @@ class LLM:
             else:
                 self._server = embedded_server(s)
                 base_url, api_key, self._model = self._server.base_url, self._server.api_key, self._server.model
-            client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=s.timeout_s, max_retries=0)
+            # openai's own retry loop resends a request on 408/409/429/5xx, timeouts and dropped connections
+            # with exponential backoff and jitter (Retry-After honoured); instructor retries only invalid output.
+            client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=s.timeout_s,
+                                   max_retries=s.request_retries)
             if self._model is None:
                 self._base_url = base_url
                 self._model = s.model or self._remote_model(client, base_url)
@@ -395,7 +413,7 @@ class LLM:
             models = client.models.list().data
         except Exception as exc:
             raise _as_llm_error(exc, base_url=base_url, timeout=self.settings.timeout_s, what="model list",
-                                max_tokens=0) from exc
+                                max_tokens=0, retries=self.settings.request_retries) from exc
         if not models:
             raise LLMError(f"the LLM server at {base_url} lists no models; set COOPQA_MODEL")
         return models[0].id
@@ -446,7 +464,7 @@ class LLM:
 
     def _fail(self, exc: BaseException, what: str, max_tokens: int) -> LLMError:
         return _as_llm_error(exc, base_url=self._base_url or "?", timeout=self.settings.timeout_s, what=what,
-                             max_tokens=max_tokens)
+                             max_tokens=max_tokens, retries=self.settings.request_retries)
 
     # -- structured output -------------------------------------------------------------------------------------
 
@@ -608,7 +626,7 @@ def model_info(settings: Settings) -> dict[str, Any]:
             "model": _embedded_model_name(settings, gguf), "gguf": str(gguf), "gguf_exists": gguf.is_file(),
             "running": bool(running), "startup_s": running[0].startup_s if running else None,
             "mode": settings.llm_mode, "threads": settings.threads, "n_ctx": settings.n_ctx,
-            "parallel": settings.parallel, "timeout_s": settings.timeout_s}
+            "parallel": embedded_slots(settings), "timeout_s": settings.timeout_s}
 
 
 def health_check(settings: Settings) -> tuple[bool, str, float]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from html import escape
 from pathlib import Path
 
+from coopqa.files import atomic_write
 from coopqa.scoring import (
     AnswerScore,
     EvidenceScore,
@@ -207,6 +208,6 @@ def write_report(report: Mapping, out_dir: Path | str = ".") -> tuple[Path, Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out / "eval-report.json", out / "eval-report.html"
-    json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    html_path.write_text(render_html(report), encoding="utf-8")
+    atomic_write(json_path, json.dumps(report, ensure_ascii=False, indent=2))
+    atomic_write(html_path, render_html(report))
     return json_path, html_path

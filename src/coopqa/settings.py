@@ -31,12 +31,18 @@ class Settings(BaseSettings):
     threads: int = Field(2, ge=1)
     n_ctx: int = Field(8192, ge=2048)
     temperature: float = 0.0
-    timeout_s: float = Field(600.0, gt=0)
-    max_retries: int = Field(2, ge=0)
+    timeout_s: float = Field(600.0, gt=0, description="Seconds one model request may take.")
+    max_retries: int = Field(2, ge=0, description="Re-asks of the model when its output fails validation.")
+    request_retries: int = Field(
+        4, ge=0, description="Resends of one HTTP request on 429/5xx/timeouts/connection errors "
+                             "(exponential backoff 0.5 s, 1 s, 2 s ... up to 8 s, with jitter; Retry-After honoured).")
+    concurrency: int = Field(
+        1, ge=1, description="Model requests in flight at once in batch work (summarize --all, eval run); "
+                             "the embedded server gets at least this many slots.")
     llm_mode: Literal["json_schema", "md_json", "json", "tools"] = Field(
         "json_schema", description="How structured output is requested (json_schema: constrained decoding)."
     )
-    parallel: int = Field(1, ge=1, description="Embedded server slots (each gets n_ctx tokens).")
+    parallel: int = Field(1, ge=1, description="Embedded server slots (each gets n_ctx tokens); at least concurrency.")
     cache: bool = Field(True, description="Use the on-disk LLM response cache.")
     # Retrieval.
     top_k: int = Field(5, ge=1)

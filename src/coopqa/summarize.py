@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from rapidfuzz import fuzz
 from coopqa import citations as cite
 from coopqa.dates import DateMention, find_dates
 from coopqa.dates import _iso as _iso
+from coopqa.files import atomic_write
 from coopqa.labels import AGREEMENT_KINDS, AGREEMENT_STATUSES, COOPERATION_AREAS
 from coopqa.model_files import LLMError
 from coopqa.prompts import load_prompt
@@ -1310,8 +1309,8 @@ class SummaryStore:
         path, meta_path = self.paths(doc_id)
         self.root.mkdir(parents=True, exist_ok=True)
         meta_path.unlink(missing_ok=True)  # never a fresh key beside a stale summary
-        _atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        _atomic_write(meta_path, json.dumps({"key": key, "stats": stats.as_dict(), "created": time.time()},
+        atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        atomic_write(meta_path, json.dumps({"key": key, "stats": stats.as_dict(), "created": time.time()},
                                             ensure_ascii=False) + "\n")
 
     def all(self) -> list[dict[str, Any]]:
@@ -1328,15 +1327,3 @@ class SummaryStore:
             out.append(data)
         return out
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
