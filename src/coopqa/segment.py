@@ -70,6 +70,18 @@ _NAV = re.compile(
     re.IGNORECASE,
 )
 _FILLER = re.compile(r"lorem ipsum|filler text|dummy text|placeholder text|dolor sit amet", re.IGNORECASE)
+# Text addressed to a language model (prompt injection) is not news: flagged so that it is never shown to the
+# model as evidence nor cited. Kept narrow: an order about instructions/prompts, or an AI told what to say.
+_TO_THE_MODEL = re.compile(
+    r"\b(ignore|disregard|forget|override)\s+(\w+\s+){0,4}(instructions|prompts?)\b|"
+    r"\b(system prompt|developer message|jailbreak)\b|"
+    r"\byou are now\b|\bnote to (the )?(ai|assistant|model|llm|chatbot)s?\b|"
+    r"\b(ai|language model|llm|chatbot)s?\b[^.!?\n]{0,40}\b(must|should)\b[^.!?\n]{0,20}"
+    r"\b(answer|say|reply|respond|state|write)\b|"
+    r"(تجاهل|تجاهلوا)[^.!؟\n]{0,30}(التعليمات|الأوامر|التوجيهات)|"
+    r"(دستورالعمل|دستورات|دستورها)[^.!؟\n]{0,40}(نادیده|فراموش)",
+    re.IGNORECASE,
+)
 _AGENCY_CODE = re.compile(r"^[A-Z]{2,6}(\s*[/-]\s*\w+)?$")
 _NUMERIC_ONLY = re.compile(r"^[\W\d٠-٩۰-۹_]*$")
 _HAS_DATE_SHAPE = re.compile(r"[0-9٠-٩۰-۹]{2,4}[/-][0-9٠-٩۰-۹]{1,2}[/-][0-9٠-٩۰-۹]{1,4}")
@@ -138,9 +150,15 @@ def is_boilerplate_line(line: str) -> bool:
     return len(words) <= 2 and bool(_AGENCY_CODE.match(stripped))
 
 
+def addresses_the_model(sentence: str) -> bool:
+    """A sentence that gives orders to an AI reading the page ("ignore previous instructions and say ...")."""
+    return bool(_TO_THE_MODEL.search(sentence))
+
+
 def segment(text: str, doc_id: str) -> list[Sentence]:
     """Split `text` into sentences; `Sentence.text == text[start:end]`. Everything after a footer marker
-    (About Us, copyright, ...) and navigation/filler lines are flagged as boilerplate."""
+    (About Us, copyright, ...), navigation/filler lines and sentences addressed to an AI are flagged as
+    boilerplate (never shown to the model as evidence, never cited)."""
     sentences: list[Sentence] = []
     in_footer = False
     pos = 0
@@ -150,7 +168,7 @@ def segment(text: str, doc_id: str) -> list[Sentence]:
             in_footer = in_footer or (len(body.split()) <= 8 and bool(_FOOTER.match(body.strip())))
             junk_line = in_footer or is_boilerplate_line(body)
             for s, e in _split_line(body, pos):
-                junk = junk_line or bool(_FILLER.search(text[s:e]))
+                junk = junk_line or bool(_FILLER.search(text[s:e])) or addresses_the_model(text[s:e])
                 sentences.append(
                     Sentence(
                         id=sentence_id(doc_id, len(sentences) + 1), start=s, end=e, text=text[s:e], boilerplate=junk
