@@ -56,10 +56,12 @@ class CoopQA:
 
         return AnswerEngine(self)
 
-    def ask(self, question: str, *, k: int | None = None, lang: str | None = None) -> dict:
+    def ask(self, question: str, *, k: int | None = None, lang: str | None = None,
+            on_draft: Callable[[str], None] | None = None) -> dict:
         """Answer `question` with verified citations (the contract's answer JSON), in the question's language
-        (`lang`: 'auto'/None to detect, or en/ar/fa); abstains when the corpus does not say."""
-        return self.answers.ask(question, k=k, lang=lang)
+        (`lang`: 'auto'/None to detect, or en/ar/fa); abstains when the corpus does not say. `on_draft` receives
+        the model's (unverified) claim text as it is generated."""
+        return self.answers.ask(question, k=k, lang=lang, on_draft=on_draft)
 
     # ---- visit summaries (coopqa.summarize) ----------------------------------------------------------------
 

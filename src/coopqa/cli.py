@@ -508,18 +508,36 @@ def brief_cmd(
 def schema_export_cmd(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Default schemas/visit_summary.schema.json.")]
     = None,
-    check: Annotated[bool, typer.Option("--check", help="Only check that the file is current (exit 1 if stale).")]
+    openapi: Annotated[Path | None, typer.Option("--openapi", help="Default schemas/openapi.json.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Only check that the files are current (exit 1 if stale).")]
     = False,
 ) -> None:
-    """Export the visit-summary JSON schema from its Pydantic model."""
+    """Export the visit-summary JSON schema and the web API's OpenAPI spec from their Pydantic models."""
     from coopqa.visit import export_schema, schema_is_current
+    from coopqa.web import export_openapi, openapi_is_current
 
     if check:
         if not schema_is_current(out):
             _fail("the schema file is stale: run `coopqa schema export`")
-        typer.echo("schema is current")
+        if not openapi_is_current(openapi):
+            _fail("the OpenAPI spec is stale: run `coopqa schema export`")
+        typer.echo("schemas are current")
         return
     typer.echo(str(export_schema(out)))
+    typer.echo(str(export_openapi(openapi)))
+
+
+@app.command("serve")
+def serve_cmd(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Port (default 8000).")] = None,
+) -> None:
+    """The web workspace (ask, read the cited article, visits, briefing) and its JSON API at http://HOST:PORT."""
+    from coopqa.web import serve
+
+    coop = _coop(ctx)
+    serve(coop, host or coop.settings.host, coop.settings.port if port is None else port)
 
 
 @app.command("model")

@@ -16,6 +16,7 @@ Signals, fused by weights chosen on the retrieval evals (seed and dev queries; s
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,13 +117,15 @@ def _normalised(scores: np.ndarray) -> np.ndarray:
 
 
 class Retriever:
-    """Searches the citable sentences of a store."""
+    """Searches the citable sentences of a store. Safe to share between threads: searches take turns (the
+    embedder and the index table are shared; a search takes tens of milliseconds)."""
 
     def __init__(self, store: Store, weights: Weights | None = None):
         self.store = store
         self.weights = weights or Weights()
         self._table: _Table | None = None
         self._version = ""
+        self._lock = threading.Lock()
 
     @property
     def table(self) -> _Table | None:
@@ -159,6 +162,10 @@ class Retriever:
 
     def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
         """The k best sentences for `query` (optionally only in documents of language `lang`)."""
+        with self._lock:
+            return self._search(query, k, lang)
+
+    def _search(self, query: str, k: int, lang: str | None) -> list[Hit]:
         table = self.table
         if table is None:
             return []

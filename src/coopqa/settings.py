@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(5, ge=1)
     collection: str = "coopqa"
+    # Web workspace (`coopqa serve`).
+    host: str = Field("127.0.0.1", description="Address `coopqa serve` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port of `coopqa serve` (0: any free port).")
 
     @property
     def index_dir(self) -> Path:

@@ -1313,17 +1313,18 @@ class SummaryStore:
         atomic_write(meta_path, json.dumps({"key": key, "stats": stats.as_dict(), "created": time.time()},
                                             ensure_ascii=False) + "\n")
 
+    def load(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored summary of a document whatever its key, or None (absent or unreadable)."""
+        try:
+            data = json.loads(self.paths(doc_id)[0].read_text(encoding="utf-8"))
+            VisitSummary.model_validate(data)
+        except (OSError, ValueError):
+            return None
+        return data
+
     def all(self) -> list[dict[str, Any]]:
         """Every stored summary (whatever its key), by doc_id."""
-        out = []
-        for path in sorted(self.root.glob("*.json")):
-            if path.name.endswith(".meta.json"):
-                continue
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                VisitSummary.model_validate(data)
-            except (OSError, ValueError):
-                continue
-            out.append(data)
-        return out
+        ids = [p.name.removesuffix(".json") for p in sorted(self.root.glob("*.json"))
+               if not p.name.endswith(".meta.json")]
+        return [data for doc_id in ids if (data := self.load(doc_id)) is not None]
 
