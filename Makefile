@@ -8,7 +8,11 @@ QUESTION := Which country's ambassador met the head of Iran's Cinema Organizatio
 # An English question whose answer is only in a Persian article: answered with citations to its sentences.
 ASK := Whom did Iran's cultural counsellor in Kazakhstan meet, and what did they agree on?
 
-.PHONY: install run test lint clean
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+
+.PHONY: install browser run test lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +20,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core > /dev/null; } \
+	  || echo "warning: chromium could not be installed; the browser tests will be skipped"; }
 
 run: install
 	$(BIN)/coopqa ingest corpus
@@ -26,7 +36,7 @@ run: install
 	$(BIN)/coopqa brief --format md -o $(OUT)/briefing.md
 	$(BIN)/coopqa ask "$(ASK)"
 
-test: install
+test: install browser
 	$(BIN)/pytest -q
 
 lint: install

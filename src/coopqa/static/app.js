@@ -97,6 +97,8 @@ function openFromHash() {
   if (params.get("doc")) openReader(params.get("doc"), params.get("s"));
 }
 
+window.addEventListener("hashchange", openFromHash);
+
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-sid], a[data-doc]");
   if (!link) return;
@@ -220,11 +222,12 @@ $("#question").addEventListener("keydown", (event) => {
 
 // ---------------------------------------------------------------- visits
 
-// The value, linked to its first evidence sentence; further evidence as small numbered links.
-function evidenced(text, evidence) {
+// The value (text or nodes), linked to its first evidence sentence; further evidence as small numbered links.
+function evidenced(value, evidence) {
   const ids = evidence || [];
-  if (!ids.length) return [el("bdi", {}, text)];
-  return [sentenceLink(ids[0], el("bdi", {}, text)),
+  const shown = typeof value === "string" ? el("bdi", {}, value) : el("span", {}, value);
+  if (!ids.length) return [shown];
+  return [sentenceLink(ids[0], shown),
           ...ids.slice(1).map((sid, i) => sentenceLink(sid, `[${i + 2}]`, "ev more"))];
 }
 
@@ -244,9 +247,11 @@ function card(s) {
   if (place) add("Place", evidenced(place, loc.evidence));
   add("Parties", joined([
     ...s.countries.map((c) => evidenced(c.name, c.evidence)),
-    ...s.participants.map((p) => evidenced(
-      [p.name, p.name_original && p.name_original !== p.name ? `(${p.name_original})` : "",
-       p.role ? `— ${p.role}` : ""].filter(Boolean).join(" "), p.evidence)),
+    ...s.participants.map((p) => evidenced([
+      el("bdi", {}, p.name),
+      ...(p.name_original && p.name_original !== p.name ? [" (", el("bdi", {}, p.name_original), ")"] : []),
+      ...(p.role ? [" — ", el("bdi", {}, p.role)] : []),
+    ], p.evidence)),
   ]));
   add("Organizations", joined(s.organizations.map((o) => evidenced(o.name, o.evidence))));
   add("Agreements", joined(s.agreements.map((a) => evidenced(
