@@ -139,7 +139,8 @@ class FakeOpenAI:
     """A tiny OpenAI-compatible server: each POST takes the next scripted reply (the last one repeats)."""
 
     def __init__(self, *replies):
-        self.replies = list(replies)  # str content | (status, body[, headers]) | ("sleep", seconds) | ("reset",)
+        # str content | callable(request body) -> content | (status, body[, headers]) | ("sleep", s) | ("reset",)
+        self.replies = list(replies)
         self.requests: list[dict] = []
         fake = self
 
@@ -175,6 +176,8 @@ class FakeOpenAI:
                         self.wfile = io.BytesIO()
                     elif isinstance(reply, tuple):
                         self._send(*reply)
+                    elif callable(reply):
+                        self._send(200, _completion(reply(body)))
                     elif body.get("stream"):
                         self._stream(reply)
                     else:

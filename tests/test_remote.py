@@ -28,6 +28,7 @@ from coopqa.settings import Settings
 from coopqa.visit import VisitSummary
 from fault_proxy import FaultProxy
 from test_llm import MESSAGES, VISIT, FakeOpenAI, Visit
+from test_summarize import EMPTY
 
 # ---------------------------------------------------------------- the proxy itself (fake upstream)
 
@@ -47,6 +48,73 @@ def test_fault_proxy_drops_and_delays_and_the_client_resends(tmp_path: Path) -> 
         upstream.close()
 
 
+def _schema_filler(delay_s: float) -> object:
+    """A fake model reply: the empty answer of whichever response model is asked for, after `delay_s`."""
+
+    def reply(body: dict) -> str:
+        time.sleep(delay_s)
+        return json.dumps(EMPTY[body["response_format"]["json_schema"]["name"]])
+
+    return reply
+
+
+def _fake_env(url: str, home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "OPENAI_BASE_URL": url, "OPENAI_API_KEY": "k", "COOPQA_MODEL": "fake-model",
+            "COOPQA_HOME": str(home), **extra}
+
+
+def _kill_after_first_summary(cmd: list[str], env: dict[str, str], home: Path) -> list[Path]:
+    """Start `cmd`, SIGKILL it as soon as one summary is stored; the stored summaries' meta files."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not (finished := sorted((home / "summaries").glob("*.meta.json"))) and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    return finished
+
+
+def test_killed_summarize_all_resumes_without_redoing_finished_documents(seed_copy: Path) -> None:
+    """The real CLI against a fake model server (0.3 s per call), killed with SIGKILL after the first stored
+    summary: the rerun sends no request about a finished document and leaves its files untouched."""
+    upstream = FakeOpenAI(_schema_filler(0.3))
+    try:
+        env = _fake_env(upstream.url, seed_copy)
+        cmd = _coopqa("--no-cache", "summarize", "--all", "--concurrency", "2")
+        finished = _kill_after_first_summary(cmd, env, seed_copy)
+        assert finished and len(finished) < 5
+        before = {p: (p.stat().st_mtime_ns, p.with_name(p.name.replace(".meta", "")).stat().st_mtime_ns)
+                  for p in finished}
+        sent = len(upstream.requests)
+        rerun = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        coop = CoopQA(home=seed_copy)
+        for meta in finished:
+            first_sentence = coop.document(meta.name.removesuffix(".meta.json")).sentences[0].text
+            assert not any(first_sentence in json.dumps(r["messages"], ensure_ascii=False)
+                           for r in upstream.requests[sent:])
+        assert {p: (p.stat().st_mtime_ns, p.with_name(p.name.replace(".meta", "")).stat().st_mtime_ns)
+                for p in finished} == before
+        assert len(list((seed_copy / "summaries").glob("*.meta.json"))) == 5
+    finally:
+        upstream.close()
+
+
+def test_summarize_all_through_the_faulty_proxy_with_a_fake_model(seed_copy: Path) -> None:
+    upstream = FakeOpenAI(_schema_filler(0.0))
+    try:
+        with FaultProxy(upstream.url.removesuffix("/v1"), drop=0.3, max_delay_s=0.2) as proxy:
+            env = _fake_env(proxy.url + "/v1", seed_copy, COOPQA_REQUEST_RETRIES="8")
+            run = subprocess.run(_coopqa("--no-cache", "summarize", "--all", "--concurrency", "3", "--json"),
+                                 check=False, env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert proxy.counts["reset"] and proxy.counts["503"]
+        assert len(json.loads(run.stdout)) == 5
+    finally:
+        upstream.close()
+
+
 def test_embedded_server_slots_follow_concurrency() -> None:
     assert embedded_slots(Settings(parallel=1, concurrency=4)) == 4
     assert embedded_slots(Settings(parallel=3, concurrency=2)) == 3
@@ -59,7 +127,7 @@ def test_embedded_server_slots_follow_concurrency() -> None:
 def server() -> Iterator[EmbeddedServer]:
     """The embedded llama.cpp server on 127.0.0.1 with 2 slots, for the whole module."""
     try:
-        srv = embedded_server(Settings(parallel=2, n_ctx=4096))
+        srv = embedded_server(Settings(parallel=2))
     except ModelError as exc:
         pytest.skip(str(exc))
     yield srv
@@ -98,13 +166,7 @@ def test_summarize_all_with_concurrency_against_a_server_resumes_after_kill(serv
     env = _env(server, home)
     cmd = _coopqa("summarize", "--all", "--concurrency", "2", "-o", str(tmp_path / "out"))
     started = time.perf_counter()
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not (finished := sorted((home / "summaries").glob("*.meta.json"))) and first.poll() is None:
-            time.sleep(0.2)
-        first.send_signal(signal.SIGKILL)
-    finally:
-        first.wait(30)
+    finished = _kill_after_first_summary(cmd, env, home)
     assert finished and len(finished) < len(SHORT), "killed after the first summary was stored"
     before = {p: (p.stat().st_mtime_ns, json.loads(p.read_text())["created"]) for p in finished}
     killed_after = time.perf_counter() - started
