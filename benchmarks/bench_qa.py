@@ -27,9 +27,12 @@ import argparse
 import json
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _results import load_average, write_section
 
 from coopqa.api import CoopQA
 from coopqa.labels import load_cross_doc, load_labels
@@ -130,10 +133,9 @@ class LlamaIndexSystem:
 
     def ask(self, question: str) -> tuple[dict, dict]:
         self.stats.clear()
-        t0 = time.perf_counter()
         retriever = self.index.as_retriever(similarity_top_k=5)
         r0 = time.perf_counter()
-        retriever.retrieve(question)  # timed separately (the engine retrieves again inside)
+        retriever.retrieve(question)  # the same retrieval, timed apart (the engine's query repeats it)
         retrieval_s = time.perf_counter() - r0
         t0 = time.perf_counter()
         response = self.engine.query(question)
@@ -152,7 +154,7 @@ class LlamaIndexSystem:
         result = {"question": question, "answer": text, "abstained": abstained, "citations": citations,
                   "retrieved": [_sentence_id(n.node) for n in response.source_nodes]}
         timing = {
-            "total_s": total + retrieval_s, "retrieval_s": retrieval_s,
+            "total_s": total, "retrieval_s": retrieval_s,
             "prompt_s": sum((c.get("prompt_ms") or 0) for c in self.stats) / 1000,
             "generation_s": sum((c.get("predicted_ms") or 0) for c in self.stats) / 1000,
             "prompt_tokens": sum(c.get("prompt_tokens") or 0 for c in self.stats),
@@ -174,6 +176,13 @@ def _sentence_id(node: Any) -> str:
 # ------------------------------------------------------------------------------------------ run
 
 
+def spread(gold: list[GoldQuestion], limit: int) -> list[GoldQuestion]:
+    """At most `limit` questions (0: all), picked evenly along the set so every article and kind has a share."""
+    if not limit or limit >= len(gold):
+        return gold
+    return [gold[i * len(gold) // limit] for i in range(limit)]
+
+
 def items_of(gold: list[GoldQuestion]) -> list[tuple[GoldQuestion, str, str]]:
     """(gold, question text, 'en'|'native') for every labelled question form."""
     out = []
@@ -182,6 +191,15 @@ def items_of(gold: list[GoldQuestion]) -> list[tuple[GoldQuestion, str, str]]:
         if g.question_native:
             out.append((g, g.question_native, "native"))
     return out
+
+
+def _timing(rs: list[dict]) -> dict:
+    timing = {}
+    for key in ("total_s", "retrieval_s", "prompt_s", "generation_s"):
+        values = [r["timing"][key] for r in rs]
+        timing[key] = {"median": statistics.median(values) if values else None,
+                       "p95": percentile(values, 0.95), "mean": statistics.fmean(values) if values else None}
+    return timing
 
 
 def summarize(records: list[dict], docs_by_set: dict[str, dict], gold_by_key: dict) -> dict:
@@ -196,17 +214,14 @@ def summarize(records: list[dict], docs_by_set: dict[str, dict], gold_by_key: di
             groups.setdefault(f"question {r['qlang']}", []).append(r)
             groups.setdefault(f"article {r['doc_lang']}", []).append(r)
         metrics = {name: answer_metrics([scores[id(r)] for r in group]) for name, group in sorted(groups.items())}
-        timing = {}
-        for key in ("total_s", "retrieval_s", "prompt_s", "generation_s"):
-            values = [r["timing"][key] for r in rs]
-            timing[key] = {"median": statistics.median(values) if values else None,
-                           "p95": percentile(values, 0.95), "mean": statistics.fmean(values) if values else None}
+        timing = _timing(rs)
         for key in ("prompt_tokens", "prompt_evaluated", "generated_tokens", "llm_calls"):
             values = [r["timing"][key] for r in rs]
             timing[key] = {"median": statistics.median(values) if values else None,
                            "mean": statistics.fmean(values) if values else None}
+        by_qlang = {q: _timing([r for r in rs if r["qlang"] == q]) for q in sorted({r["qlang"] for r in rs})}
         out[system] = {"n": len(rs), "errors": sum(1 for r in records if r["system"] == system and "error" in r),
-                       "metrics": metrics, "timing": timing}
+                       "metrics": metrics, "timing": timing, "timing_by_qlang": by_qlang}
     return out
 
 
@@ -236,21 +251,87 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _f(x: Any, digits: int = 2) -> str:
+    return f"{x:.{digits}f}" if isinstance(x, float) else "–"
+
+
+def side_by_side(summary: dict) -> str:
+    """One row per question language × system: the eval metrics and seconds per question."""
+    lines = ["| questions | system | n | accuracy | citation recall | citation precision | abstention (n) | "
+             "median s | p95 s | median retrieval s | median prompt s | median generation s |",
+             "|" + "---|" * 12]
+    for group, qlang in (("all", None), ("question en", "en"), ("question native", "native")):
+        for system, s in summary.items():
+            m = s["metrics"].get(group)
+            t = s["timing"] if qlang is None else s["timing_by_qlang"].get(qlang)
+            if not m or not t:
+                continue
+            a, u = m.get("answerable", {}), m.get("unanswerable", {})
+            n = a.get("n", 0) + u.get("n", 0)
+            lines.append(
+                f"| {qlang or 'all'} | {system} | {n} | {_f(a.get('accuracy'))} | {_f(a.get('citation_recall'))} | "
+                f"{_f(a.get('citation_precision'))} | {_f(u.get('abstention_accuracy'))} ({u.get('n', 0)}) | "
+                + " | ".join(_f(t[k][q], 1) for k, q in (("total_s", "median"), ("total_s", "p95"),
+                                                        ("retrieval_s", "median"), ("prompt_s", "median"),
+                                                        ("generation_s", "median"))) + " |")
+    if {"coopqa", "llamaindex"} <= summary.keys():
+        c, li = summary["coopqa"]["timing"]["total_s"], summary["llamaindex"]["timing"]["total_s"]
+        if c["median"] and li["median"]:
+            lines += ["", f"Speed: LlamaIndex median / coopqa median = **{li['median'] / c['median']:.2f}×**, "
+                          f"mean ratio {li['mean'] / c['mean']:.2f}× (target ≥ 1.5×)."]
+    return "\n".join(lines)
+
+
+def section(summary: dict, records: list[dict], run_info: dict, load_end: str) -> str:
+    minutes = (time.time() - run_info["started"]) / 60 if "started" in run_info else float("nan")
+    sets = ", ".join(sorted({r["set"] for r in records}))
+    limit = run_info.get("limit")
+    return "\n".join([
+        "## Cited Q&A (benchmarks/bench_qa.py)", "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {minutes:.0f} min, set(s) {sets}. "
+        f"Command: `{run_info.get('command', '?')}`"
+        + (f"; {run_info['rescored']}" if "rescored" in run_info else "") + "  ",
+        (f"**Subset:** `--limit {limit}` — {limit} labelled questions per set, spread evenly over the set, each "
+         "asked in English and in the article's language where labelled (a full run would take too long on the "
+         "shared machine).  " if limit else "All labelled questions of the set(s), each asked in English and in "
+         "the article's language where labelled.  "),
+        "Model: the embedded default (Qwen2.5-Coder-1.5B-Instruct Q4_K_M), 2 threads, one llama.cpp server for "
+        "both systems; LLM response cache off; systems alternate question by question.  ",
+        f"Load average (1/5/15 min) at start {run_info.get('load_start', '?')}, at end {load_end} (2 cores; the "
+        "machine is shared, so the ratios within this run are the fair comparison).", "",
+        "coopqa = `CoopQA.ask` (hybrid retrieval, numbered sentences, verified citations). LlamaIndex = "
+        "`CitationQueryEngine` over the same Chroma collection with the same e5 embeddings, top-k 5, through the "
+        "same server (max_tokens 256); its abstention = no citation and a 'not mentioned'-style answer. Scores: "
+        "coopqa.scoring (accuracy, citation recall/precision on answerable questions; abstention accuracy on "
+        "unanswerable ones). Seconds per question: total wall; retrieval (LlamaIndex: the same retrieval timed "
+        "apart, also inside its total); prompt processing and generation = llama.cpp's own prompt_ms and "
+        "predicted_ms summed over the question's model calls.", "",
+        side_by_side(summary), "",
+        "Per article language × question language:",
+        markdown(summary),
+    ])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default="seed,dev")
     ap.add_argument("--systems", default="coopqa,llamaindex")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench-qa")
-    ap.add_argument("--limit", type=int, default=0, help="At most N questions per set (0: all).")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="At most N labelled questions per set, spread evenly, each in both languages (0: all).")
     ap.add_argument("--only", default="", help="Only questions of these kinds: en,native (default both).")
     ap.add_argument("--out", type=Path, default=None, help="Summary JSON (default <work>/summary.json).")
     ap.add_argument("--cache", action="store_true", help="Use the LLM response cache (timings then meaningless).")
+    ap.add_argument("--write", action="store_true", help="Replace this script's section of benchmarks/RESULTS.md.")
     ap.add_argument("--rescore", type=Path, default=None,
                     help="Only summarise an answers.jsonl of an earlier (possibly interrupted) run.")
     args = ap.parse_args()
     if args.rescore:
         return rescore(args.rescore, args)
     args.work.mkdir(parents=True, exist_ok=True)
+    run_info = {"command": ".venv/bin/python benchmarks/bench_qa.py " + " ".join(sys.argv[1:]),
+                "started": time.time(), "load_start": load_average(), "limit": args.limit}
+    (args.work / "run.json").write_text(json.dumps(run_info))
     records: list[dict] = []
     docs_by_set: dict[str, dict] = {}
     gold_by_key: dict[str, GoldQuestion] = {}
@@ -264,11 +345,11 @@ def main() -> None:
         systems = []
         for name in args.systems.split(","):
             systems.append(CoopqaSystem(coop) if name == "coopqa" else LlamaIndexSystem(coop))
-        items = items_of(gold_questions(load_labels(labels), load_cross_doc(cross)))
+        _ = coop.llm.base_url  # start the embedded server and load the embedder before any question is timed
+        coop.search("warm-up", k=1)
+        items = items_of(spread(gold_questions(load_labels(labels), load_cross_doc(cross)), args.limit))
         if args.only:
             items = [i for i in items if i[2] in args.only.split(",")]
-        if args.limit:
-            items = items[: args.limit]
         for n, (g, question, qlang) in enumerate(items, 1):
             key = f"{set_name}:{g.question}"
             gold_by_key[key] = g
@@ -293,6 +374,8 @@ def main() -> None:
     out = args.out or args.work / "summary.json"
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(markdown(summary))
+    if args.write:
+        write_section("bench_qa", section(summary, records, run_info, load_average()))
 
 
 def rescore(path: Path, args: argparse.Namespace) -> None:
@@ -308,6 +391,12 @@ def rescore(path: Path, args: argparse.Namespace) -> None:
     summary = summarize(records, docs_by_set, gold_by_key)
     (args.out or path.parent / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     print(markdown(summary))
+    if args.write:
+        info_path = path.parent / "run.json"
+        run_info = json.loads(info_path.read_text()) if info_path.exists() else {}
+        run_info["rescored"] = f"rescored from {path} with `--rescore` (the run itself was cut short)"
+        load_end = f"{load_average()} (at rescoring; not the run's end)"
+        write_section("bench_qa", section(summary, records, run_info, load_end))
 
 
 if __name__ == "__main__":
