@@ -4,9 +4,10 @@ LangExtract gets the article's full text, the instructions in benchmarks/langext
 made-up English example (its names and countries occur in no corpus or dev article), with its defaults
 otherwise (1000-character chunks, one pass, JSON-schema output derived from the example). Its extractions
 become a summary in the contract's shape, so the same scorers apply: `english_name` attributes give
-countries and participants, `area` attributes the cooperation areas (values outside the enum dropped), the
-first valid `iso` attribute the date; each extraction's character span maps to the sentence that contains
-it, its evidence.
+countries and participants (mentions of one country or person merged, as the scorer would match them: a
+surname alone after the full name is the same person), `area` attributes the cooperation areas (values
+outside the enum dropped), the first valid `iso` attribute the date; each extraction's character span maps
+to the sentence that contains it, its evidence.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 import httpx
 
+from coopqa.citations import canonical_country
 from coopqa.labels import COOPERATION_AREAS
 from coopqa.llm import embedded_server
 from coopqa.settings import Settings
+from coopqa.translit import names_match
 from coopqa.types import Document
 
 PROMPT = Path(__file__).with_name("langextract_prompt.md")
@@ -138,13 +141,12 @@ def to_summary(extractions: list[Any], doc: Document) -> dict:
 
         if cls == "country":
             name = _attr(attrs, "english_name") or text
-            if ("c", name.lower()) not in seen:
-                seen.add(("c", name.lower()))
+            if ("c", canonical_country(name)) not in seen:
+                seen.add(("c", canonical_country(name)))
                 out["countries"].append({"name": name, "evidence": evidence})
         elif cls == "participant":
             name = _attr(attrs, "english_name") or text
-            if ("p", name.lower()) not in seen:
-                seen.add(("p", name.lower()))
+            if not any(names_match(name, p["name"]) for p in out["participants"]):
                 out["participants"].append({"name": name, "name_original": text, "evidence": evidence})
         elif cls == "cooperation_area":
             area = _attr(attrs, "area")
