@@ -33,6 +33,13 @@ class CoopQA:
         """Index files/folders (default: the configured corpus folder)."""
         return ingest(self.store, paths or [self.settings.corpus], prune=prune, progress=progress)
 
+    def doctor(self, repair: bool = False) -> Any:
+        """Check the index against its manifest and corpus files (a coopqa.doctor.DoctorReport): orphaned and
+        missing vectors, embedding model, schema and pipeline versions, changed or gone files; `repair` fixes."""
+        from coopqa.doctor import doctor
+
+        return doctor(self.store, repair=repair)
+
     def docs(self) -> list[dict]:
         """One row per document: id, language, date, title, path, sentence count."""
         return self.store.doc_rows()

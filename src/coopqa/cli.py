@@ -12,6 +12,7 @@ from typing import Annotated, Any, get_args, get_origin
 import typer
 
 from coopqa.api import CoopQA
+from coopqa.store import vector_store_failure
 from coopqa.types import LANGUAGES, CoopqaError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -23,6 +24,11 @@ eval_app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Index and caches (default $COOPQA_HOME or ./.coopqa).")]
+ChromaUrlOpt = Annotated[str | None, typer.Option(
+    "--chroma-url", help="Vectors on this Chroma server (http://host:port; default $COOPQA_CHROMA_URL, else "
+                         "embedded under --home). The manifest stays under --home.")]
+CollectionOpt = Annotated[str | None, typer.Option(
+    "--collection", help="Chroma collection, one per corpus (default $COOPQA_COLLECTION or coopqa).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (see the output contract).")]
 
 
@@ -56,12 +62,13 @@ def _fail(message: str) -> None:
 def main_options(
     ctx: typer.Context,
     home: HomeOpt = None,
+    chroma_url: ChromaUrlOpt = None,
+    collection: CollectionOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the LLM response cache.")] = False,
 ) -> None:
     """coopqa: cited knowledge from English, Arabic and Persian cultural-diplomacy news."""
-    overrides: dict[str, Any] = {}
-    if home is not None:
-        overrides["home"] = home
+    given = {"home": home, "chroma_url": chroma_url, "collection": collection}
+    overrides: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if no_cache:
         overrides["cache"] = False
     ctx.obj = CoopQA(**overrides)
@@ -84,6 +91,30 @@ def ingest_cmd(
     )
     if report.errors and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
+
+
+@app.command("doctor")
+def doctor_cmd(
+    ctx: typer.Context,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what is found (re-ingests changed files).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the index against its manifest and corpus files: orphaned/missing vectors, embedding model, schema
+    and pipeline versions, changed or gone files. Exit 1 when inconsistent (after --repair: still)."""
+    report = _coop(ctx).doctor(repair=repair)
+    if as_json:
+        return _emit_json({"consistent": report.consistent, "found": report.found.as_json(),
+                           "after": report.after.as_json() if report.after else None})
+    for line in report.found.lines():
+        typer.echo(line)
+    if report.after is not None:
+        typer.echo("after repair: " + "\n".join(report.after.lines()))
+    if report.consistent:
+        typer.secho("ok: the index is consistent", fg="green")
+        return None
+    hint = "repair did not fix everything" if report.after else "run `coopqa doctor --repair`"
+    typer.secho(f"inconsistent: {hint}", fg="red", err=True)
+    raise typer.Exit(1)
 
 
 @app.command("docs")
@@ -558,19 +589,23 @@ def model_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+GLOBAL_VALUE_OPTIONS = ("--home", "--chroma-url", "--collection")
+
+
 def main() -> None:
-    """Entry point: `--home`/`--no-cache` may stand anywhere; expected failures print one line."""
+    """Entry point: the global options (--home, --chroma-url, --collection, --no-cache) may stand anywhere;
+    expected failures print one line."""
     argv = sys.argv[1:]
     hoisted: list[str] = []
     rest: list[str] = []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a == "--home" and i + 1 < len(argv):
+        if a in GLOBAL_VALUE_OPTIONS and i + 1 < len(argv):
             hoisted += argv[i : i + 2]
             i += 2
             continue
-        if a.startswith("--home=") or a == "--no-cache":
+        if a.startswith(tuple(f"{o}=" for o in GLOBAL_VALUE_OPTIONS)) or a == "--no-cache":
             hoisted.append(a)
         else:
             rest.append(a)
@@ -579,4 +614,9 @@ def main() -> None:
         app(args=hoisted + rest, prog_name="coopqa", standalone_mode=True)
     except CoopqaError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(1)
+    except Exception as e:
+        if (reason := vector_store_failure(e)) is None:
+            raise
+        typer.secho(f"error: {reason}", fg="red", err=True)
         sys.exit(1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,7 +179,10 @@ def open_corpus(settings: Settings, corpus: Path, progress: Progress | None = No
     docs, errors = read_corpus(corpus)
     if not docs:
         raise CoopqaError(f"{corpus}: no readable documents" + (f" ({errors[0]})" if errors else ""))
-    coop = CoopQA(settings, home=eval_home(settings.home, corpus))
+    home = eval_home(settings.home, corpus)
+    # On a shared Chroma server each eval corpus needs its own collection (embedded, its home separates it).
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{settings.collection}-eval-{home.name}").strip("._-")
+    coop = CoopQA(settings, home=home, **({"collection": name} if settings.chroma_url else {}))
     changed: list[str] = []
     if {r["doc_id"]: r["sha256"] for r in coop.docs()} != {d: doc.sha256 for d, doc in docs.items()}:
         report = _ingest(coop, Path(corpus), progress)

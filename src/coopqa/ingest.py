@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,12 +48,16 @@ def _title(doc: Document) -> str:
     return first if len(first) <= 100 else first[:97].rsplit(" ", 1)[0] + "…"
 
 
+def document_sha(raw: RawDoc) -> str:
+    """What identifies an indexed version of a document: its input and the pipeline version."""
+    return hashlib.sha256(f"{PIPELINE_VERSION}\n{raw.title}\n{raw.date}\n{raw.text}".encode()).hexdigest()
+
+
 def build_document(raw: RawDoc) -> Document:
     """Language, date, sentences and title of a raw document; the text is kept exactly."""
     doc = Document(
         doc_id=raw.doc_id, text=raw.text, language=detect_language(raw.text), title=raw.title,
-        source=raw.source, path=raw.path,
-        sha256=hashlib.sha256(f"{PIPELINE_VERSION}\n{raw.title}\n{raw.date}\n{raw.text}".encode()).hexdigest(),
+        source=raw.source, path=raw.path, sha256=document_sha(raw),
     )
     doc.sentences = segment(raw.text, raw.doc_id)
     body = "\n".join(s.text for s in doc.sentences if not s.boilerplate)
@@ -65,10 +69,12 @@ def build_document(raw: RawDoc) -> Document:
 
 
 def ingest(
-    store: Store, paths: list[Path], prune: bool = False, progress: Callable[[str], None] | None = None
+    store: Store, paths: list[Path], prune: bool = False, progress: Callable[[str], None] | None = None,
+    rebuild: Collection[str] = (),
 ) -> IngestReport:
-    """Index files/folders into `store`. Unchanged documents cost nothing; a changed one replaces its old
-    sentences; with `prune`, documents whose files are gone are removed. Bad files are reported, not fatal."""
+    """Index files/folders into `store`. Unchanged documents cost nothing (except those listed in `rebuild`);
+    a changed one replaces its old sentences; with `prune`, documents whose files are gone are removed. Bad
+    files are reported, not fatal."""
     report = IngestReport()
     files, report.errors = discover(paths)
     with store.lock():
@@ -89,14 +95,14 @@ def ingest(
                                                              f"(already read from {seen[raw.doc_id]})"))
                     continue
                 seen[raw.doc_id] = raw.path
-                doc = build_document(raw)
-                old = store.sha(doc.doc_id)
-                if old == doc.sha256:
-                    report.unchanged.append(doc.doc_id)
+                old = store.sha(raw.doc_id)
+                if old == document_sha(raw) and raw.doc_id not in rebuild:
+                    report.unchanged.append(raw.doc_id)
                     continue
+                doc = build_document(raw)
                 if progress:
                     progress(doc.doc_id)
-                report.embedded += store.put(doc)
+                report.embedded += store.put(doc, pipeline=PIPELINE_VERSION)
                 report.sentences += len(doc.sentences)
                 (report.updated if old else report.added).append(doc.doc_id)
         if prune:

@@ -44,9 +44,11 @@ class Settings(BaseSettings):
     )
     parallel: int = Field(1, ge=1, description="Embedded server slots (each gets n_ctx tokens); at least concurrency.")
     cache: bool = Field(True, description="Use the on-disk LLM response cache.")
+    # Vector store: embedded under --home, or a Chroma server; the SQLite manifest always stays under --home.
+    chroma_url: str | None = Field(None, description="Chroma server (http://host:port) instead of the embedded one.")
+    collection: str = Field("coopqa", description="Chroma collection: one per corpus on a shared server.")
     # Retrieval.
     top_k: int = Field(5, ge=1)
-    collection: str = "coopqa"
     # Web workspace (`coopqa serve`).
     host: str = Field("127.0.0.1", description="Address `coopqa serve` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port of `coopqa serve` (0: any free port).")
