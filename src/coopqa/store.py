@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,7 +80,7 @@ class Store:
         self.db = sqlite3.connect(self.home / "coopqa.sqlite", isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self._locked = False
+        self._lock_owner: int | None = None
         self._migrate()
 
     def _migrate(self) -> None:
@@ -117,9 +118,9 @@ class Store:
     # ---- locking -------------------------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive writer lock on this --home (re-entrant within the process); a second writer gets a clear
-        error instead of waiting."""
-        if self._locked:
+        """Exclusive writer lock on this --home (re-entrant in the thread that holds it); a second writer gets
+        a clear error instead of waiting."""
+        if self._lock_owner == threading.get_ident():
             yield
             return
         fd = os.open(self.home / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -128,10 +129,12 @@ class Store:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise StoreError(f"another coopqa process is writing to {self.home}; try again when it ends") from None
-            self._locked = True
-            yield
+            self._lock_owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._lock_owner = None
         finally:
-            self._locked = False
             os.close(fd)
 
     # ---- Chroma through LlamaIndex ------------------------------------------------------------------
