@@ -15,6 +15,7 @@ HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 SUPPORTED = sorted(TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES)
 _SAFE_ID = re.compile(r"[^\w\-.]+", re.UNICODE)
+_HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 
 
 class ReadError(CoopqaError):
@@ -81,14 +82,23 @@ def _record(obj: object, path: Path, where: str) -> RawDoc:
     if not isinstance(obj, dict):
         raise ReadError(path, f"{where}: expected a JSON object with 'id' and 'text'")
     doc_id, text = obj.get("id"), obj.get("text")
-    if not isinstance(doc_id, str | int) or not str(doc_id).strip():
+    if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()):
         raise ReadError(path, f"{where}: missing 'id'")
+    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
+        raise ReadError(path, f"{where}: 'id' must be a string or an integer, not {type(doc_id).__name__}")
+    safe_id = _SAFE_ID.sub("_", str(doc_id)).strip("_")
+    if not _HAS_WORD.search(safe_id):
+        raise ReadError(path, f"{where}: 'id' {str(doc_id)[:40]!r} has no letter or digit to name the document by")
     if not isinstance(text, str) or not text.strip():
         raise ReadError(path, f"{where}: missing or empty 'text'")
-    return RawDoc(
-        _SAFE_ID.sub("_", str(doc_id)).strip("_"), text, f"{path}#{doc_id}", title=str(obj.get("title") or ""),
-        date=obj.get("date"), source=obj.get("source"),
-    )
+    fields = {}
+    for key in ("title", "date", "source"):
+        value = obj.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+            raise ReadError(path, f"{where}: '{key}' must be a string, not {type(value).__name__}")
+        fields[key] = None if value is None or value == "" else str(value)
+    return RawDoc(safe_id, text, f"{path}#{doc_id}", title=fields["title"] or "", date=fields["date"],
+                  source=fields["source"])
 
 
 def read_file(path: Path) -> tuple[list[RawDoc], list[ReadError]]:
