@@ -297,3 +297,16 @@ def test_streamed_answer_sends_drafts_then_the_same_answer(fake_model):
     answer = events[-1][1]
     plain = httpx.post(f"{url}/api/ask", json={"question": Q_KARIMOV}, timeout=60).json()
     assert {k: v for k, v in answer.items() if k != "elapsed_s"} == {k: v for k, v in plain.items() if k != "elapsed_s"}
+
+
+def test_a_model_with_two_slots_gets_two_questions_at_once(seed_home):
+    coop = CoopQA(home=seed_home, concurrency=2)
+    coop.llm = SlowFakeLLM(lambda u: claims(("Anar Karimov, Azerbaijan's Culture Minister.", [number_of(u, KARIMOV)])))
+    with live_server(coop) as url:
+        threads = [threading.Thread(target=httpx.post, args=(f"{url}/api/ask",),
+                                    kwargs={"json": {"question": Q_KARIMOV}, "timeout": 60}) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert coop.llm.peak == 2

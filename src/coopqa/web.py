@@ -2,10 +2,11 @@
 `coopqa.api.CoopQA`.
 
 The local model serves one request at a time, so every model call goes through one queue (`ModelQueue`):
-questions wait their turn, in arrival order, instead of failing; reads (documents, search, summaries,
-briefings) never wait for it. Errors are JSON: `{"error": "one line"}` (4xx for bad requests, 503 when the
-model fails), never a traceback. The OpenAPI spec is served at /openapi.json and kept in schemas/openapi.json
-(`coopqa schema export`; a test fails when it is stale).
+questions wait their turn, in arrival order, instead of failing (with COOPQA_CONCURRENCY=N, for a server
+with N slots, N at a time); reads (documents, search, summaries, briefings) never wait for it. Errors are
+JSON, `{"error": "one line"}` (4xx for bad requests, 503 when the model fails), never a traceback. The
+OpenAPI spec is served at /openapi.json and kept in schemas/openapi.json (`coopqa schema export`; a test
+fails when it is stale).
 """
 
 from __future__ import annotations
@@ -125,16 +126,17 @@ class HealthOut(BaseModel):
 
 
 class ModelQueue:
-    """Runs blocking model work in a worker thread, one call at a time, in arrival order; waiting callers
-    hold no thread. A caller cancelled while waiting leaves the queue."""
+    """Runs blocking model work in worker threads, `capacity` calls at a time (the model's slots), in arrival
+    order; waiting callers hold no thread. A caller cancelled while waiting leaves the queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 1) -> None:
+        self.capacity = capacity
         self._limiter: anyio.CapacityLimiter | None = None
         self.pending = 0
 
     async def run(self, func: Callable[[], T]) -> T:
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(1)
+        if self._limiter is None:  # created on the server's event loop
+            self._limiter = anyio.CapacityLimiter(self.capacity)
         self.pending += 1
         try:
             return await anyio.to_thread.run_sync(func, limiter=self._limiter)
@@ -197,7 +199,7 @@ def _sse(event: str, data: Any) -> str:
 def create_app(coop: CoopQA | None = None) -> FastAPI:
     """The workspace and API over `coop` (default: CoopQA from the environment)."""
     coop = coop or CoopQA()
-    queue = ModelQueue()
+    queue = ModelQueue(coop.settings.concurrency)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
