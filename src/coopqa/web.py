@@ -362,7 +362,8 @@ def openapi_is_current(path: Path | None = None) -> bool:
 
 
 def serve(coop: CoopQA, host: str, port: int) -> None:
-    """Run the workspace until interrupted."""
+    """Run the workspace until interrupted (an unusable --home fails here, with one line)."""
     import uvicorn
 
+    coop.docs()
     uvicorn.run(create_app(coop), host=host, port=port, log_level="info")
