@@ -189,7 +189,11 @@ async function ask(question) {
     for await (const { event, data } of serverEvents(resp)) {
       if (event === "queued") state.textContent = `waiting for the model (${data.ahead} ahead)…`;
       else if (event === "start") state.textContent = "the model is writing (draft, not yet checked)…";
-      else if (event === "draft") { draft.append(data.text); bubble.dataset.state = "streaming"; }
+      else if (event === "draft") {
+        draft.append(data.text);
+        bubble.dataset.state = "streaming";
+        bubble.dataset.drafts = String(Number(bubble.dataset.drafts || 0) + 1);
+      }
       else if (event === "answer") {
         const meta = el("div", { class: "state" },
           `${data.abstained ? "abstained" : `${data.citations.length} citation(s), verified`} · ${data.elapsed_s} s`);
