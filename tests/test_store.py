@@ -88,6 +88,29 @@ def test_ask_same_on_embedded_store_and_server(where: str, warm_home: Path, tmp_
     assert result["citations"] and {c["doc_id"] for c in result["citations"]} == {BELARUS_DOC}, result
 
 
+@pytest.mark.parametrize("where", STORES)
+def test_an_open_index_sees_another_process_ingest(where: str, warm_home: Path, tmp_path: Path,
+                                                   request: pytest.FixtureRequest) -> None:
+    """A long-lived reader (coopqa serve, chat, a notebook) searches correctly after a CLI ingest in another
+    process added and changed documents (an embedded Chroma would otherwise answer from its stale memory)."""
+    options = vector_options(where, request)
+    src = tmp_path / "docs"
+    src.mkdir()
+    (src / "a.txt").write_text("Iran and Serbia signed a film MoU in Belgrade. A film week is planned.")
+    reader = CoopQA(home=warm_home, **options)
+    reader.ingest([src])
+    assert reader.search("film week", 1)[0].id == "a:s2"
+    (src / "a.txt").write_text("Iran and Serbia signed a film MoU in Novi Sad. Training workshops follow.")
+    (src / "b.txt").write_text("The Tajik minister visited Tehran. They discussed dubbing.")
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in options.items()]
+    result = run_cli(*flags, "ingest", str(src), home=warm_home)
+    assert result.returncode == 0 and "1 added, 1 updated" in result.stdout, result.stderr
+    for query, expected in (("Training workshops follow", "a:s2"), ("The Tajik minister visited Tehran", "b:s1")):
+        hit = reader.search(query, 1)[0]
+        assert hit.id == expected and hit.parts["dense"] > 1.0, (query, hit)  # found by its vector too
+    assert reader.store.collection.count() == 4
+
+
 def test_collections_namespace_corpora_on_one_server(chroma_server: str, warm_home: Path, tmp_path: Path) -> None:
     """Two corpora, two homes, two collections on one server: each searches only its own documents, neither's
     doctor sees the other's vectors; a home pointed at another index's collection is refused."""

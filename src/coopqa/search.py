@@ -131,6 +131,7 @@ class Retriever:
     def table(self) -> _Table | None:
         version = self.store.version()
         if version != self._version:
+            self.store.sync()
             self._table, self._version = _load_table(self.store), version
         return self._table
 

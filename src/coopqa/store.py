@@ -82,6 +82,7 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         self._lock_owner: int | None = None
         self._migrate()
+        self._others = self._others_writes()
 
     def _migrate(self) -> None:
         """Create or upgrade the manifest to SCHEMA_VERSION; refuse one written by a newer coopqa."""
@@ -197,6 +198,22 @@ class Store:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
+
+    def _others_writes(self) -> int:
+        """SQLite's data_version: changes when another connection (another process) commits to the manifest."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def sync(self) -> None:
+        """If another process wrote to this index since this store last looked, reopen an embedded Chroma, which
+        keeps the index in memory and would otherwise answer from (or fail on) its stale copy."""
+        seen, self._others = self._others, self._others_writes()
+        if self.settings.chroma_url or seen == self._others or self._lock_owner is not None:
+            return
+        client = self.__dict__.pop("client", None)
+        for attr in ("collection", "vector_store"):
+            self.__dict__.pop(attr, None)
+        if client is not None:
+            client.close()  # the last client of a path stops chromadb's shared system, so the next one reloads
 
     def drop_vectors(self) -> None:
         """Delete the whole collection (e.g. vectors of another embedder); `repair()` then re-adds every vector."""
