@@ -24,7 +24,7 @@ import numpy as np
 
 from coopqa.embed import DIM, MODEL_NAME, embed_passages
 from coopqa.settings import Settings
-from coopqa.types import CoopqaError, Document, Sentence
+from coopqa.types import CoopqaError, Document, Sentence, sentence_number
 
 # The manifest's layout, kept in PRAGMA user_version (0: the first layout, before docs.pipeline and meta).
 SCHEMA_VERSION = 2
@@ -349,9 +349,12 @@ class Store:
         expected = dict(self.db.execute(
             "SELECT s.id, d.sha256 FROM sentences s JOIN docs d ON d.doc_id = s.doc_id WHERE s.boilerplate = 0"
         ).fetchall())
+        def reading_order(sid: str) -> tuple[str, int]:
+            return sid.rsplit(":s", 1)[0], sentence_number(sid) or 0
+
         return {
-            "orphaned": sorted(i for i, sha in in_chroma.items() if expected.get(i) != sha),
-            "missing": sorted(i for i in expected if in_chroma.get(i) != expected[i]),
+            "orphaned": sorted((i for i, sha in in_chroma.items() if expected.get(i) != sha), key=reading_order),
+            "missing": sorted((i for i in expected if in_chroma.get(i) != expected[i]), key=reading_order),
         }
 
     def repair(self) -> dict[str, list[str]]:
