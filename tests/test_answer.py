@@ -205,6 +205,15 @@ def test_precheck_abstains_without_a_model_call(coop):
     assert result["retrieved"]
 
 
+def test_precheck_names_versus_vocabulary(coop):
+    """An unknown person's name abstains before any model call; capitalised vocabulary ('Central Asian')
+    is no name and goes to the model."""
+    result, llm, engine = ask(coop, "What did Jonathan Pemberton say about film weeks?", claims(("x", [1])))
+    assert result["abstained"] and llm.calls == [] and "Pemberton" in engine.last_trace.precheck
+    _, llm, engine = ask(coop, "Which Central Asian country signed a film memorandum with Iran?", NOT_ANSWERED)
+    assert engine.last_trace.precheck is None and llm.calls
+
+
 def test_lang_override_and_validation(coop):
     result, _, _ = ask(coop, Q_KARIMOV, NOT_ANSWERED, lang="fa")
     assert result["language"] == "fa" and result["answer"] == ABSTAIN_TEXT["fa"]
@@ -233,10 +242,40 @@ def test_wide_question_uses_summaries_as_facts(seed_copy):
                "cooperation_areas": [{"area": "film_weeks", "evidence": [top.id, "nonexistent:s99"]}]}
     (seed_copy / "summaries" / f"{doc.doc_id}.json").write_text(json.dumps(summary))
     _, llm, engine = ask(coop, q, NOT_ANSWERED)
-    user = llm.calls[0][-1]["content"]
+    # asked of each relevant article on its own: the call about the summarised article shows its facts
+    users = [call[-1]["content"] for call in llm.calls]
+    assert len({u.split("Question:")[0] for u in users}) >= 2
+    user = next(u for u in users if top.text in u)
     n_top, n_other = number_of(user, top.text), number_of(user, doc.sentence(other).text)
     assert f"film weeks [{n_top}]" in user and f"date 2022-06-24 [{n_other}]" in user
+    assert "this one article only" in user
     assert engine.last_trace.context.summaries_used == [doc.doc_id]
+
+
+def test_wide_question_is_asked_of_each_article_and_labelled(coop):
+    """Each relevant article gets its own call; an article's supported claim is kept under a label naming its
+    partner country and date, and its markers point into that article; an article that does not answer
+    contributes nothing."""
+    fragments = {"mutual film weeks": "Organizing mutual film weeks will deepen cooperation.",
+                 "film weeks are planned": "Joint Iran–Kazakhstan film weeks are planned."}
+
+    def reply(user: str) -> dict:
+        for fragment, claim in fragments.items():
+            if fragment in user:
+                return claims((claim, [number_of(user, fragment)]))
+        return NOT_ANSWERED
+
+    result, llm, _ = ask(coop, "Which countries discussed holding film weeks with Iran?", reply)
+    assert len(llm.calls) >= 3 and not result["abstained"]
+    lines = result["answer"].split("\n")
+    assert len(lines) == 2, result["answer"]
+    by_doc = {c["marker"]: c["doc_id"] for c in result["citations"]}
+    azerbaijan = next(line for line in lines if "mutual film weeks" in line)
+    kazakhstan = next(line for line in lines if "are planned" in line)
+    assert azerbaijan.startswith("Azerbaijan (2022-06-24): ") and kazakhstan.startswith("Kazakhstan")
+    assert by_doc[int(re.search(r"\[(\d+)\]", azerbaijan).group(1))].startswith("002_")
+    assert by_doc[int(re.search(r"\[(\d+)\]", kazakhstan).group(1))].startswith("003_")
+    assert_contract(result, coop)
 
 
 def test_wide_question_without_summaries_degrades_to_passages(coop):
@@ -254,6 +293,14 @@ def test_verifier_accepts_transliterated_names_across_scripts():
     assert ok.supported, ok.reason
     bad = v.check("Mohammad Mehdi Esmaeili heads Iran's Cinema Organization.", [1])
     assert not bad.supported and "Esmaeili" in bad.reason
+
+
+def test_verifier_first_word_capitalised_is_not_a_name():
+    text = "Anar Karimov pointed out that the organization of joint film festivals and mutual film weeks will help."
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")}, "What did Karimov propose?")
+    assert v.check("Organizing joint film festivals and mutual film weeks will help.", [1]).supported
+    invented = v.check("Smith proposed joint film festivals and mutual film weeks.", [1])
+    assert not invented.supported and "Smith" in invented.reason
 
 
 def test_cli_ask_json_and_text(seed_copy, monkeypatch):

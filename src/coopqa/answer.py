@@ -47,8 +47,14 @@ ABSTAIN_TEXT = {
 # Retrieval and context budget (model tokens of the numbered sentences; the instructions add ~220).
 CANDIDATES = 24  # sentences retrieved for the pre-check
 DEFAULT_K = 10  # of which the best k may be shown (within the budget)
-NARROW_DOCS, WIDE_DOCS = 3, 6
-NARROW_BUDGET, WIDE_BUDGET = 450, 800
+NARROW_DOCS = 3
+NARROW_BUDGET = 450
+# Questions across articles are asked of each of at most WIDE_DOCS articles holding at least this share of
+# the question's weighted terms that the best article holds
+# (a list question would rather ask one article too many than miss one), among WIDE_CANDIDATES hits.
+WIDE_DOCS = 6
+WIDE_MIN_RELEVANCE = 0.4
+WIDE_CANDIDATES = 60
 MAX_SENTENCE_CHARS = 600
 ANSWER_MAX_TOKENS = 400
 # Claim support thresholds (see `ClaimCheck`).
@@ -242,7 +248,7 @@ def gloss_line(text: str, language: str) -> str:
 
 class ContextBuilder:
     """Chooses which sentences the model sees: per article, its best hits in reading order plus its lead,
-    within a token budget; in wide mode more articles with fewer sentences each, and summary facts."""
+    within a token budget, and optionally the article's visit-summary facts."""
 
     def __init__(self, document: Callable[[str], Document | None], home: Path | None = None):
         self._document = document
@@ -254,13 +260,30 @@ class ContextBuilder:
             self._docs[doc_id] = self._document(doc_id)
         return self._docs[doc_id]
 
-    def build(self, hits: Sequence[Hit], *, wide: bool = False, language: str | None = None) -> Context:
+    def label(self, doc_id: str, language: str) -> str | None:
+        """'Partner country (date)' of an article, in `language`: the partner from its verified visit summary
+        (else the first non-Iran country its lead names) and the article's date; None when neither is known."""
+        from coopqa.brief import partner_country
+        from coopqa.citations import country_name
+
+        doc = self.document(doc_id)
+        summary = load_summary(self.home, doc_id) if self.home is not None else None
+        partner = partner_country(summary) if summary else None
+        if (not partner or partner == "Other") and doc is not None and (lead := _lead(doc)):
+            found = sorted(countries_in(doc.sentence(lead).text, concepts=False) - {"IR"})
+            partner = found[0] if found else None
+        name = country_name(partner, language) if partner and partner != "Other" else None
+        date = (summary or {}).get("date") or (doc.date if doc else None)
+        if name and date:
+            return f"{name} ({date})"
+        return name or date
+
+    def build(self, hits: Sequence[Hit], *, with_facts: bool = False, language: str | None = None) -> Context:
         """Walk the hits best-first: each hit is shown (unless a near-duplicate of one already shown), and
         when an article first appears its lead comes with it; stop at the article cap and token budget.
-        In wide mode each article's summary evidence (when a summary exists) is shown too."""
-        max_docs = WIDE_DOCS if wide else NARROW_DOCS
-        budget = WIDE_BUDGET if wide else NARROW_BUDGET
-        per_doc = 3 if wide else 6
+        With `with_facts`, each article's visit-summary facts (when a summary exists) are shown too, with the
+        sentences they cite."""
+        max_docs, budget, per_doc = NARROW_DOCS, NARROW_BUDGET, 6
         chosen: dict[str, list[str]] = {}
         seen_words: list[set[str]] = []
         facts: dict[str, list[tuple[str, list[str]]]] = {}
@@ -298,7 +321,7 @@ class ContextBuilder:
                 lead = _lead(doc)
                 if lead:
                     take(h.doc_id, lead)
-                if wide and self.home is not None and (summary := load_summary(self.home, h.doc_id)):
+                if with_facts and self.home is not None and (summary := load_summary(self.home, h.doc_id)):
                     summaries_used.append(h.doc_id)
                     facts[h.doc_id] = _summary_facts(summary)
                     counts: dict[str, int] = {}
@@ -377,6 +400,22 @@ def _latin_names(text: str) -> list[str]:
         if words:
             out.append(" ".join(words))
     return out
+
+
+def _known_words(phrase: str) -> bool:
+    """Every word of a capitalised phrase is lexicon vocabulary ('Central Asian'), so it is no name."""
+    from coopqa.concepts import index_terms
+
+    terms = index_terms(phrase)
+    return bool(terms) and all(t.startswith("c:") for t in terms)
+
+
+def _lowercase_in(word: str, text: str) -> bool:
+    """The word occurs in lower case in the text (for longer words, a word of the same 5-letter stem:
+    'Organizing' / 'organization')."""
+    w = word.lower()
+    stem = w[:5] if len(w) > 5 else None
+    return any(t == w or (stem and t.startswith(stem)) for t in re.findall(r"\b[a-z][a-z'’-]*", text))
 
 
 def _name_stated(name: str, text: str) -> bool:
@@ -520,7 +559,10 @@ class Verifier:
                     if n not in cited_numbers and n not in question_numbers]
         latin_claim = not _ARABIC_SCRIPT.search(_ARABIC_RUN.sub("", claim)) and bool(re.search("[A-Za-z]", claim))
         if latin_claim:
+            first = claim.split(maxsplit=1)[0] if claim.split() else ""
             for name in _latin_names(_ARABIC_RUN.sub(" ", claim)):
+                if name == first and _lowercase_in(name, cited_text):
+                    continue  # an ordinary word capitalised because it starts the claim ("Organizing …")
                 if not (_name_stated(name, cited_text) or _name_stated(name, self.question)):
                     missing.append(name)
             for run in _ARABIC_RUN.findall(claim):  # a name kept in its original script
@@ -693,9 +735,13 @@ def resolve_language(question: str, lang: str | None) -> str:
     return lang
 
 
-def build_messages(question: str, ctx: Context, language: str, retry: bool = False) -> list[dict[str, str]]:
+def build_messages(question: str, ctx: Context, language: str, retry: bool = False,
+                   per_article: bool = False) -> list[dict[str, str]]:
+    """The answer prompt; `per_article` when a question across articles is asked of one article."""
     system = load_prompt("answer").replace("{language}", LANGUAGE_NAMES[language])
     user = f"Sentences:\n{ctx.text}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
+    if per_article:
+        user += "\n" + load_prompt("answer_article")
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     if retry:
         messages[1]["content"] += "\n\n" + load_prompt("answer_retry")
@@ -763,7 +809,8 @@ class AnswerEngine:
         trace = AskTrace()
         self.last_trace = trace
         t0 = time.perf_counter()
-        hits = self.coop.search(question, max(CANDIDATES, k or 0))
+        wide = is_wide(question)
+        hits = self.coop.search(question, max(WIDE_CANDIDATES if wide else CANDIDATES, k or 0))
         trace.retrieval_s = time.perf_counter() - t0
         retrieved = [h.id for h in hits[: k or DEFAULT_K]]
 
@@ -778,28 +825,78 @@ class AnswerEngine:
         if trace.precheck:
             return result(ABSTAIN_TEXT[language], True, [])
         builder = ContextBuilder(self.coop.store.document, self.coop.settings.home)
-        ctx = builder.build(hits[: k or DEFAULT_K], wide=is_wide(question), language=language)
-        trace.context = ctx
-        relevance = None if is_wide(question) else self._relevance(question)
+        if wide:
+            groups, ctx = self._ask_per_article(question, hits, builder, language, trace, on_draft)
+        else:
+            ctx = builder.build(hits[: k or DEFAULT_K], language=language)
+            trace.context = ctx
+            kept = self._claims(question, ctx, language, trace, self._relevance(question), answer_type(question),
+                                on_draft)
+            groups = [(None, kept)] if kept else []
+        if not groups:
+            return result(ABSTAIN_TEXT[language], True, [])
+        return result(*compose(groups, ctx))
+
+    def _claims(self, question: str, ctx: Context, language: str, trace: AskTrace,
+                relevance: Callable[[set[str]], float] | None, kind: str | None,
+                on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> list[ClaimCheck]:
+        """The verified claims of the model's answer over `ctx` (one regeneration when none survives)."""
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, relevance)
         kept: list[ClaimCheck] = []
         for attempt in range(2):
-            reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft)
+            reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
+                                   per_article=per_article)
             if reply is None:
                 break
             checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
             trace.checks += checks
             kept = [c for c in checks if c.supported and not is_negative(c.text)]
-            kind = answer_type(question)
             if kept and not states_answer_type(kind, [c.text for c in kept], question):
                 trace.checks.append(ClaimCheck("(answer)", [], False, f"the question asks for a {kind}; none given"))
                 kept = []
             if kept or not reply.answered or not reply.claims:
                 break  # answered, or the model says the sentences do not answer: no second try
-        if not kept:
-            return result(ABSTAIN_TEXT[language], True, [])
-        return result(*compose(kept, ctx))
+        return kept
+
+    def _ask_per_article(self, question: str, hits: Sequence[Hit], builder: ContextBuilder, language: str,
+                         trace: AskTrace, on_draft: Callable[[str], None] | None
+                         ) -> tuple[list[tuple[str | None, list[ClaimCheck]]], Context]:
+        """A question across articles, asked of each relevant article on its own (a small model answers one
+        article's few sentences far better than a dozen articles at once): the verified claims of each,
+        under a label naming the article's partner country and date, and the merged context."""
+        merged = Context()
+        groups: list[tuple[str | None, list[ClaimCheck]]] = []
+        for doc_id in self._wide_docs(question, hits):
+            ctx = builder.build([h for h in hits if h.doc_id == doc_id], with_facts=True, language=language)
+            kept = self._claims(question, ctx, language, trace, None, None, per_article=True)
+            merged.docs.append(doc_id)  # every article asked (its sentences join `shown` only when it answered)
+            merged.summaries_used += ctx.summaries_used
+            if not kept:
+                continue
+            offset = len(merged.shown)
+            for n, shown in ctx.shown.items():
+                merged.shown[n + offset] = Shown(n + offset, shown.id, shown.doc_id, shown.text, shown.language)
+            kept = [ClaimCheck(c.text, [n + offset for n in c.cited], True, c.reason,
+                               [n + offset for n in c.repaired]) for c in kept]
+            label = builder.label(doc_id, language)
+            groups.append((label, kept))
+            if on_draft is not None:
+                on_draft(("" if len(groups) == 1 else " ") + (f"{label}: " if label else "")
+                         + " ".join(c.text for c in kept))
+        trace.context = merged
+        return groups, merged
+
+    def _wide_docs(self, question: str, hits: Sequence[Hit]) -> list[str]:
+        """The articles a question across articles is asked of: those among the hits (best first) holding at
+        least WIDE_MIN_RELEVANCE of the question's weighted terms that the best of them holds, at most WIDE_DOCS."""
+        docs = list(dict.fromkeys(h.doc_id for h in hits))
+        relevance = self._relevance(question)
+        if relevance is not None and docs:
+            share = {d: relevance({d}) for d in docs}
+            best = max(share.values())
+            docs = [d for d in docs if share[d] >= WIDE_MIN_RELEVANCE * best]
+        return docs[:WIDE_DOCS]
 
     def precheck(self, question: str, hits: Sequence[Hit]) -> str | None:
         """A reason to abstain without a model call, or None: nothing retrieved, or the question names a
@@ -811,7 +908,8 @@ class AnswerEngine:
         for code in sorted(countries_in(question, concepts=True)):
             if code not in corpus:
                 return f"no article mentions {english_country(code)}"
-        names = _latin_names(question.split(" ", 1)[1] if " " in question else "")  # skip the capital of word 1
+        names = [n for n in _latin_names(question.split(" ", 1)[1] if " " in question else "")  # not word 1
+                 if not _known_words(n)]
         if names:
             texts = [d.text for d in (self.coop.store.document(i) for i in dict.fromkeys(h.doc_id for h in hits)) if d]
             for name in names:
@@ -865,12 +963,12 @@ class AnswerEngine:
         return self._countries[1]
 
     def _generate(self, question: str, ctx: Context, language: str, *, retry: bool, trace: AskTrace,
-                  on_draft: Callable[[str], None] | None = None) -> ModelAnswer | None:
+                  on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> ModelAnswer | None:
         from pydantic import ValidationError
 
         from coopqa.model_files import LLMError
 
-        messages = build_messages(question, ctx, language, retry=retry)
+        messages = build_messages(question, ctx, language, retry=retry, per_article=per_article)
         try:
             reply = None
             if on_draft is not None:
@@ -938,27 +1036,32 @@ class DraftTracker:
                 self.sent[i] = text
 
 
-def compose(kept: Sequence[ClaimCheck], ctx: Context) -> tuple[str, bool, list[dict]]:
-    """Answer text with markers numbered by first use, and the citations (verbatim sentence text)."""
+def compose(groups: Sequence[tuple[str | None, Sequence[ClaimCheck]]], ctx: Context) -> tuple[str, bool, list[dict]]:
+    """Answer text with markers numbered by first use — each group of claims after its label ('Belarus
+    (2023-05-02): …'), if any — and the citations (verbatim sentence text)."""
     markers: dict[int, int] = {}
     parts: list[str] = []
     seen_claims: set[str] = set()
-    for c in kept:
-        key = normalize(c.text)
-        if key in seen_claims:
-            continue
-        seen_claims.add(key)
-        refs = [markers.setdefault(n, len(markers) + 1) for n in c.cited if n in ctx.shown]
-        text = c.text.rstrip()
-        end = ""
-        if text and text[-1] in ".。!?؟":
-            text, end = text[:-1], text[-1]
-        parts.append(f"{text} {''.join(f'[{m}]' for m in refs)}{end}".strip())
+    for label, kept in groups:
+        claims: list[str] = []
+        for c in kept:
+            key = normalize(c.text)
+            if key in seen_claims:
+                continue
+            seen_claims.add(key)
+            refs = [markers.setdefault(n, len(markers) + 1) for n in c.cited if n in ctx.shown]
+            text = c.text.rstrip()
+            end = ""
+            if text and text[-1] in ".。!?؟":
+                text, end = text[:-1], text[-1]
+            claims.append(f"{text} {''.join(f'[{m}]' for m in refs)}{end}".strip())
+        if claims:
+            parts.append((f"{label}: " if label else "") + " ".join(claims))
     citations = []
     for n, marker in sorted(markers.items(), key=lambda x: x[1]):
         s = ctx.shown[n]
         citations.append({"marker": marker, "id": s.id, "doc_id": s.doc_id, "text": s.text})
-    return " ".join(parts), False, citations
+    return (" " if all(label is None for label, _ in groups) else "\n").join(parts), False, citations
 
 
 def answer_question(coop: CoopQA, question: str, *, k: int | None = None, lang: str | None = None,

@@ -224,6 +224,14 @@ def english_country(code_or_name: str) -> str:
     return english
 
 
+def country_name(code_or_name: str, language: str) -> str:
+    """The country's name in `language` (en/ar/fa): english_country() for English, CLDR's name otherwise."""
+    code = country_code(code_or_name)
+    if language == "en" or code is None:
+        return english_country(code_or_name)
+    return _babel_names()[code].get(language) or english_country(code)
+
+
 @cache
 def country_forms(code: str) -> frozenset[str]:
     """Every normalised name of the country coopqa knows: CLDR en/ar/fa names and COUNTRY_ALIASES."""
