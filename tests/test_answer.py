@@ -303,6 +303,20 @@ def test_verifier_first_word_capitalised_is_not_a_name():
     assert not invented.supported and "Smith" in invented.reason
 
 
+def test_english_answer_gives_arabic_script_names_with_their_summary_rendering(seed_copy):
+    coop = CoopQA(home=seed_copy)
+    doc = coop.document("001_0264cdd17540aec1")
+    (seed_copy / "summaries").mkdir()
+    summary = {"schema_version": 1, "doc_id": doc.doc_id, "language": "ar",
+               "participants": [{"name": "Mohammad Khazaei", "name_original": "محمد خزاعي", "evidence": ["x:s1"]}]}
+    (seed_copy / "summaries" / f"{doc.doc_id}.json").write_text(json.dumps(summary))
+    result, _, _ = ask(coop, "Who heads Iran's Cinema Organization?",
+                       lambda u: claims(("محمد خزاعي", [number_of(u, "التقى محمد خزاعي")])))
+    assert result["answer"].startswith("محمد خزاعي (Mohammad Khazaei) [1]"), result["answer"]
+    assert answer_mod.add_renderings("Mohammad Khazaei (محمد خزاعي) heads it.",
+                                     {"محمد خزاعي": "Mohammad Khazaei"}) == "Mohammad Khazaei (محمد خزاعي) heads it."
+
+
 def test_cli_ask_json_and_text(seed_copy, monkeypatch):
     from coopqa import cli
 

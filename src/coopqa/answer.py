@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -400,6 +400,20 @@ def _latin_names(text: str) -> list[str]:
         if words:
             out.append(" ".join(words))
     return out
+
+
+def add_renderings(text: str, renderings: Mapping[str, str]) -> str:
+    """An English claim with each name written in Arabic script followed by its English rendering in
+    brackets ('محمد خزاعي (Mohammad Khazaei)'), unless the claim already gives a Latin name after it."""
+    for original, name in sorted(renderings.items(), key=lambda x: -len(x[0])):
+        at = text.find(original)
+        if at < 0:
+            continue
+        end = at + len(original)
+        if re.match(r"\s*\(\s*[A-Za-z]", text[end:]) or name.lower() in text.lower():
+            continue
+        text = f"{text[:end]} ({name}){text[end:]}"
+    return text
 
 
 def _known_words(phrase: str) -> bool:
@@ -835,7 +849,23 @@ class AnswerEngine:
             groups = [(None, kept)] if kept else []
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
+        if language == "en":
+            groups = [(label, [replace(c, text=add_renderings(c.text, self._renderings(c.cited, ctx)))
+                               for c in kept]) for label, kept in groups]
         return result(*compose(groups, ctx))
+
+    def _renderings(self, cited: Iterable[int], ctx: Context) -> dict[str, str]:
+        """Arabic-script names of the cited articles' people → their English rendering, from the verified
+        visit summaries (participants carry the name as written and as transliterated)."""
+        out: dict[str, str] = {}
+        for doc_id in dict.fromkeys(ctx.shown[n].doc_id for n in cited if n in ctx.shown):
+            for p in (load_summary(self.coop.settings.home, doc_id) or {}).get("participants") or []:
+                if not isinstance(p, dict):
+                    continue
+                original, name = p.get("name_original") or "", p.get("name") or ""
+                if _ARABIC_SCRIPT.search(original) and name and not _ARABIC_SCRIPT.search(name):
+                    out[original] = name
+        return out
 
     def _claims(self, question: str, ctx: Context, language: str, trace: AskTrace,
                 relevance: Callable[[set[str]], float] | None, kind: str | None,
