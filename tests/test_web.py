@@ -148,6 +148,8 @@ def test_page_and_its_assets_are_served_locally(client):
     for asset in assets:
         assert client.get(asset).status_code == 200
     assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    for cdn_page in ("/docs", "/redoc"):  # FastAPI's API pages would load their scripts from a CDN
+        assert client.get(cdn_page).status_code == 404
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status", "says"), [

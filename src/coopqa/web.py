@@ -206,8 +206,9 @@ def create_app(coop: CoopQA | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(lambda: coop.retriever.table)  # open the index before requests share it
         yield
 
-    app = FastAPI(title="coopqa", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="coopqa", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   summary="Cited answers, visit summaries and briefings over a multilingual news corpus.")
+    # (no /docs or /redoc: FastAPI's pages load their scripts from a CDN; the spec is at /openapi.json)
     app.state.coop, app.state.queue = coop, queue
     _install_error_handlers(app)
 
