@@ -101,6 +101,29 @@ def test_killed_summarize_all_resumes_without_redoing_finished_documents(seed_co
         upstream.close()
 
 
+def test_killed_eval_run_resumes_from_its_per_item_cache(tmp_path: Path) -> None:
+    upstream = FakeOpenAI(_schema_filler(0.3))
+    try:
+        home, out = tmp_path / "home", tmp_path / "out"
+        env = _fake_env(upstream.url, home)
+        cmd = _coopqa("eval", "run", "--only", "summaries", "--concurrency", "2", "-o", str(out))
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while not (done := list(home.glob("eval/*/cache/eval/*/*.json"))) and proc.poll() is None:
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(30)
+        assert done and not list(home.glob("eval/*/cache/eval/*/*.tmp"))
+        cached = len(list(home.glob("eval/*/cache/eval/*/*.json")))
+        rerun = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        costs = json.loads((out / "eval-report.json").read_text())["meta"]["costs"]["summaries"]
+        assert (costs["cached"], costs["computed"], costs["failed"]) == (cached, 5 - cached, 0)
+    finally:
+        upstream.close()
+
+
 def test_summarize_all_through_the_faulty_proxy_with_a_fake_model(seed_copy: Path) -> None:
     upstream = FakeOpenAI(_schema_filler(0.0))
     try:
