@@ -164,3 +164,15 @@ def test_questions_asked_at_once_get_the_same_answers_as_one_by_one(seed_home: P
     at_once = {q: strip(r) for q, r, e in run_all(engine.ask, questions, workers=4) if e is None}
     assert at_once == one_by_one
     assert sum(not r["abstained"] for r in one_by_one.values()) >= 2  # not only abstentions
+
+
+def test_a_bad_concurrency_setting_is_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COOPQA_HOME": str(tmp_path / "home"), "COOPQA_CONCURRENCY": "0"}
+    run = subprocess.run([sys.executable, "-m", "coopqa", "docs"], check=False, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.strip() == "error: COOPQA_CONCURRENCY: Input should be greater than or equal to 1"

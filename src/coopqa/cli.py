@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
 import typer
+from pydantic import ValidationError
 
 from coopqa.api import CoopQA
 from coopqa.store import vector_store_failure
@@ -614,6 +615,13 @@ def main() -> None:
         app(args=hoisted + rest, prog_name="coopqa", standalone_mode=True)
     except CoopqaError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(1)
+    except ValidationError as e:
+        if e.title != "Settings":
+            raise
+        for err in e.errors(include_url=False):  # a bad COOPQA_* value
+            where = f"COOPQA_{str(err['loc'][0]).upper()}" if err["loc"] else "settings"
+            typer.secho(f"error: {where}: {err['msg']}", fg="red", err=True)
         sys.exit(1)
     except Exception as e:
         if (reason := vector_store_failure(e)) is None:
