@@ -317,6 +317,25 @@ def test_english_answer_gives_arabic_script_names_with_their_summary_rendering(s
                                      {"محمد خزاعي": "Mohammad Khazaei"}) == "Mohammad Khazaei (محمد خزاعي) heads it."
 
 
+def test_cut_off_reply_is_retried_and_a_dead_server_is_an_error(coop):
+    from coopqa.model_files import LLMError, ModelOutputError
+
+    def cut_off(user):
+        raise ModelOutputError("the model's ModelAnswer hit max_tokens=400 before it was complete")
+
+    result, llm, _ = ask(coop, Q_KARIMOV, cut_off, lambda u: claims(
+        ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [number_of(u, "has visited")])))
+    assert len(llm.calls) == 2 and not result["abstained"], result
+    result, _, _ = ask(coop, Q_KARIMOV, cut_off, cut_off)
+    assert result["abstained"]
+
+    def dead(user):
+        raise LLMError("cannot reach the LLM server at http://127.0.0.1:9/v1: connection refused")
+
+    with pytest.raises(LLMError, match="cannot reach"):
+        ask(coop, Q_KARIMOV, dead)
+
+
 def test_cli_ask_json_and_text(seed_copy, monkeypatch):
     from coopqa import cli
 

@@ -878,7 +878,7 @@ class AnswerEngine:
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
                                    per_article=per_article)
             if reply is None:
-                break
+                continue
             checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
             trace.checks += checks
             kept = [c for c in checks if c.supported and not is_negative(c.text)]
@@ -996,7 +996,7 @@ class AnswerEngine:
                   on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> ModelAnswer | None:
         from pydantic import ValidationError
 
-        from coopqa.model_files import LLMError
+        from coopqa.model_files import LLMError, ModelOutputError
 
         messages = build_messages(question, ctx, language, retry=retry, per_article=per_article)
         try:
@@ -1013,8 +1013,8 @@ class AnswerEngine:
             reply = self.llm.extract(messages, ModelAnswer, max_tokens=ANSWER_MAX_TOKENS, max_retries=1)
         except LLMError as exc:
             trace.llm_calls.append({"error": str(exc)})
-            if retry:
-                return None
+            if retry or isinstance(exc, ModelOutputError):
+                return None  # an unusable reply (cut off, invalid) is no answer; the server failing is an error
             raise
         stats = getattr(self.llm, "last", None)
         trace.llm_calls.append(stats.as_dict() if hasattr(stats, "as_dict") else {})

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
 from coopqa.files import atomic_write
-from coopqa.model_files import LLMError, ModelError, default_gguf_path, resolve_gguf
+from coopqa.model_files import LLMError, ModelError, ModelOutputError, default_gguf_path, resolve_gguf
 from coopqa.settings import Settings
 
 __all__ = [
@@ -283,11 +283,11 @@ def _as_llm_error(exc: BaseException, *, base_url: str, timeout: float, what: st
             return LLMError(f"the LLM server at {base_url} answered {e.status_code}: {_server_message(e)}"
                             + (tried if _retryable(e.status_code) else ""))
         if isinstance(e, IncompleteOutputException):
-            return LLMError(f"the model's {what} hit max_tokens={max_tokens} before it was complete; "
+            return ModelOutputError(f"the model's {what} hit max_tokens={max_tokens} before it was complete; "
                             "raise max_tokens or shorten the input")
     if isinstance(exc, InstructorRetryException):
         last = exc.failed_attempts[-1].exception if exc.failed_attempts else exc
-        return LLMError(f"the model's output was not a valid {what} after {exc.n_attempts} attempt(s): "
+        return ModelOutputError(f"the model's output was not a valid {what} after {exc.n_attempts} attempt(s): "
                         f"{_describe(last)}")
     return LLMError(f"LLM call failed ({type(exc).__name__}): {_one_line(exc)}")
 

@@ -28,6 +28,10 @@ class LLMError(RuntimeError):
     """Any failure talking to the model; str() is one line meant for the user (no traceback needed)."""
 
 
+class ModelOutputError(LLMError):
+    """The model answered, but its output was unusable: cut off at max_tokens or invalid after retries."""
+
+
 class ModelError(LLMError):
     """The model file is missing, incomplete or corrupted; the message is one actionable line."""
 
