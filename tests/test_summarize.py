@@ -440,6 +440,18 @@ def test_copied_words_must_be_what_the_english_name_transliterates() -> None:
     assert any("is not a transliteration" in d.reason for d in summary.dropped)
 
 
+def test_a_country_or_common_word_is_no_participant() -> None:
+    doc = make_doc("fa1", FA)
+    people = {"participants": [
+        {"evidence": [3], "name_original": "هفته فیلم ایران", "name": "Iran"},  # "Iran film week"
+        {"evidence": [3], "name_original": "طرفین", "name": "Both"},
+        {"evidence": [2], "name_original": "سعید مرادی", "name": "Saeed Moradi"},
+    ]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    assert [p.name for p in summary.participants] == ["Saeed Moradi"]
+    assert sum("not a person's name" in d.reason for d in summary.dropped) == 2, summary.dropped
+
+
 def test_null_written_as_a_string_is_absent() -> None:
     doc = make_doc("fa1", FA)
     people = {"participants": [{"evidence": [2], "name_original": "کریم منصوری", "name": "null", "role": "null",

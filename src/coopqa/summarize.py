@@ -857,6 +857,8 @@ class Pipeline:
                 return None, f"{name!r} is not a transliteration of {original!r}", []
             n, original = found
             p.evidence = [n, *[e for e in p.evidence if e != n]][:4]
+        if not trim_to_name(original) or cite.country_code(name) or normalize(name) in _COMMON:
+            return None, f"{name!r} / {original!r} is a place, position or common word, not a person's name", []
         notes: list[Dropped] = []
         role, org, country = p.role, getattr(p, "organization", None), p.country
         label = f"{name} / {original}"
