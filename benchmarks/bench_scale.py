@@ -40,28 +40,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _results import load_average, write_section  # noqa: E402
+
 from coopqa.api import CoopQA  # noqa: E402
 from coopqa.llm import EmbeddedServer  # noqa: E402
 from coopqa.model_files import resolve_gguf  # noqa: E402
 from coopqa.settings import Settings  # noqa: E402
 
-RESULTS = ROOT / "benchmarks/RESULTS.md"
 
-
-def _load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def write_section(name: str, title: str, body: str) -> None:
-    """Replace the `bench_scale_<name>` section of benchmarks/RESULTS.md (other sections are left alone)."""
-    start, end = f"<!-- bench_scale_{name}:start -->", f"<!-- bench_scale_{name}:end -->"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{start}\n## {title}\n\n{body.strip()}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+def write_scale_section(name: str, title: str, body: str) -> None:
+    """This script's `bench_scale_<name>` section of benchmarks/RESULTS.md, headed by `title`."""
+    write_section(f"bench_scale_{name}", f"## {title}\n\n{body.strip()}")
 
 
 # ---------------------------------------------------------------- summarize
@@ -95,11 +84,11 @@ def summarize_bench(args: argparse.Namespace) -> list[dict]:
     runs = []
     for _ in range(args.repeat):
         for level in levels:
-            load = _load()
+            load = load_average()
             with EmbeddedServer(gguf, model="bench-model", threads=args.threads, n_ctx=args.n_ctx,
                                 parallel=args.parallel) as server:
                 result = summarize_once(server, home, level, args.timeout)
-            result["load_start"], result["load_end"], result["expected"] = load, _load(), expected
+            result["load_start"], result["load_end"], result["expected"] = load, load_average(), expected
             runs.append(result)
             print(f"concurrency {level}: {result['wall_s']:.0f}s, {result['docs']} docs, "
                   f"{result['completion_tokens']} completion tokens, rc {result['returncode']}, load {load}",
@@ -127,7 +116,7 @@ def summarize_table(runs: list[dict]) -> str:
 
 
 def summarize_main(args: argparse.Namespace) -> None:
-    started, load = time.time(), _load()
+    started, load = time.time(), load_average()
     runs = summarize_bench(args)
     table = summarize_table(runs)
     print("\n" + table)
@@ -135,13 +124,13 @@ def summarize_main(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps(runs, indent=2), encoding="utf-8")
     if args.write:
         command = ".venv/bin/python benchmarks/bench_scale.py " + " ".join(sys.argv[1:])
-        write_section("summarize", "Batch summaries against a server with parallel slots (benchmarks/bench_scale.py "
-                      "summarize)", f"""
+        title = "Batch summaries against a server with parallel slots (benchmarks/bench_scale.py summarize)"
+        write_scale_section("summarize", title, f"""
 Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {(time.time() - started) / 60:.0f} min. Command: `{command}`  
 Server: the embedded llama.cpp (xllamacpp) in HTTP mode, Qwen2.5-Coder-1.5B-Instruct Q4_K_M, {args.parallel} slots \
 × n_ctx {args.n_ctx}, {args.threads} threads, restarted for every run; client: `coopqa --no-cache summarize --all \
 --concurrency N --json` in a subprocess through OPENAI_BASE_URL. Corpus: the 5 seed articles. Machine: \
-{os.cpu_count()} cores, no GPU; load average (1/5/15 min) at start {load}, at end {_load()}.
+{os.cpu_count()} cores, no GPU; load average (1/5/15 min) at start {load}, at end {load_average()}.
 
 {table}
 
@@ -280,7 +269,7 @@ def store_bench(args: argparse.Namespace) -> list[dict]:
                     _warm_home(template, home)
                     options = {} if where == "embedded" else {"chroma_url": server.url,
                                                                "collection": f"bench-{repeat}-{len(runs)}"}
-                    load = _load()
+                    load = load_average()
                     result = store_once(corpus, home, options, queries)
                     result.update(corpus=name, store=where, repeat=repeat, load=load)
                     runs.append(result)
@@ -338,7 +327,7 @@ def store_ratios(runs: list[dict]) -> str:
 
 
 def store_main(args: argparse.Namespace) -> None:
-    started, load = time.time(), _load()
+    started, load = time.time(), load_average()
     runs = store_bench(args)
     table, ratios = store_table(runs), store_ratios(runs)
     print("\n" + table + "\n\n" + ratios)
@@ -348,8 +337,8 @@ def store_main(args: argparse.Namespace) -> None:
         import chromadb
 
         command = ".venv/bin/python benchmarks/bench_scale.py " + " ".join(sys.argv[1:])
-        write_section("store", "Vector store: a Chroma server against the embedded one (benchmarks/bench_scale.py "
-                      "store)", f"""
+        title = "Vector store: a Chroma server against the embedded one (benchmarks/bench_scale.py store)"
+        write_scale_section("store", title, f"""
 Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {(time.time() - started) / 60:.1f} min. Command: `{command}`  
 Chroma {chromadb.__version__}: the server is `chroma run` on loopback (same machine), the embedded store a \
 PersistentClient under --home; both through `COOPQA_CHROMA_URL`/`--chroma-url` or not, nothing else differs. \
@@ -357,7 +346,7 @@ Every run starts from a fresh home with a warm embedding cache (no embedding ins
 alternate order between repeats. Search: `CoopQA.search(q, k=5)` over the {len(_queries())} seed and dev \
 retrieval queries after one untimed warm-up search; each search embeds the query (and its lexicon renderings) \
 and makes 3-5 filtered Chroma queries. Machine: {os.cpu_count()} cores, no GPU; load average (1/5/15 min) at \
-start {load}, at end {_load()}.
+start {load}, at end {load_average()}.
 
 {table}
 
