@@ -13,6 +13,16 @@ def load_average() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of values, linearly interpolated between the nearest ranks (nan when empty)."""
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    i = (len(v) - 1) * q
+    lo, hi = int(i), min(int(i) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (i - lo)
+
+
 def write_section(script: str, body: str, path: Path = RESULTS) -> None:
     """Replace the `<!-- script:start -->` … `<!-- script:end -->` block of RESULTS.md with `body` (appended
     when absent); every other section is left as it is."""

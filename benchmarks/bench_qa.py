@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _results import load_average, write_section
+from _results import load_average, percentile, write_section
 
 from coopqa.api import CoopQA
 from coopqa.labels import load_cross_doc, load_labels
@@ -51,15 +51,6 @@ _NO_ANSWER = re.compile(
     r"لا (يذكر|تذكر|يوجد|توجد)|لم (يذكر|تذكر)|ذکر نشده|اطلاعاتی .*نیست|نمی\u200c?توان",
     re.IGNORECASE,
 )
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    v = sorted(values)
-    i = (len(v) - 1) * q
-    lo, hi = int(i), min(int(i) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (i - lo)
 
 
 # ------------------------------------------------------------------------------------------ systems

