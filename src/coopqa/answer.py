@@ -47,8 +47,9 @@ ABSTAIN_TEXT = {
 # Retrieval and context budget (model tokens of the numbered sentences; the instructions add ~220).
 CANDIDATES = 24  # sentences retrieved for the pre-check
 DEFAULT_K = 10  # of which the best k may be shown (within the budget)
-NARROW_DOCS = 3
-NARROW_BUDGET = 450
+MAX_DOCS = 3  # articles shown per model call
+PER_DOC = 6  # sentences shown per article
+TOKEN_BUDGET = 450
 # Questions across articles are asked of each of at most WIDE_DOCS articles holding at least this share of
 # the question's weighted terms that the best article holds
 # (a list question would rather ask one article too many than miss one), among WIDE_CANDIDATES hits.
@@ -253,12 +254,19 @@ class ContextBuilder:
     def __init__(self, document: Callable[[str], Document | None], home: Path | None = None):
         self._document = document
         self._docs: dict[str, Document | None] = {}
+        self._summaries: dict[str, dict | None] = {}
         self.home = home
 
     def document(self, doc_id: str) -> Document | None:
         if doc_id not in self._docs:
             self._docs[doc_id] = self._document(doc_id)
         return self._docs[doc_id]
+
+    def summary(self, doc_id: str) -> dict | None:
+        """The article's stored visit summary (read once per builder), None without one or without a home."""
+        if doc_id not in self._summaries:
+            self._summaries[doc_id] = load_summary(self.home, doc_id) if self.home is not None else None
+        return self._summaries[doc_id]
 
     def label(self, doc_id: str, language: str) -> str | None:
         """'Partner country (date)' of an article, in `language`: the partner from its verified visit summary
@@ -267,7 +275,7 @@ class ContextBuilder:
         from coopqa.citations import country_name
 
         doc = self.document(doc_id)
-        summary = load_summary(self.home, doc_id) if self.home is not None else None
+        summary = self.summary(doc_id)
         partner = partner_country(summary) if summary else None
         if (not partner or partner == "Other") and doc is not None and (lead := _lead(doc)):
             found = sorted(countries_in(doc.sentence(lead).text, concepts=False) - {"IR"})
@@ -283,7 +291,6 @@ class ContextBuilder:
         when an article first appears its lead comes with it; stop at the article cap and token budget.
         With `with_facts`, each article's visit-summary facts (when a summary exists) are shown too, with the
         sentences they cite."""
-        max_docs, budget, per_doc = NARROW_DOCS, NARROW_BUDGET, 6
         chosen: dict[str, list[str]] = {}
         seen_words: list[set[str]] = []
         facts: dict[str, list[tuple[str, list[str]]]] = {}
@@ -302,7 +309,7 @@ class ContextBuilder:
             cost = _estimate_tokens(s.text[:MAX_SENTENCE_CHARS], doc.language)
             if _needs_gloss(doc.language, language):
                 cost += _estimate_tokens(gloss_line(s.text, doc.language))
-            if used + cost > budget and (used > 0 and not force):
+            if used + cost > TOKEN_BUDGET and (used > 0 and not force):
                 return False
             chosen[doc_id].append(sid)
             seen_words.append(words)
@@ -310,18 +317,18 @@ class ContextBuilder:
             return True
 
         for h in hits:
-            if used >= budget:
+            if used >= TOKEN_BUDGET:
                 break
             if h.doc_id not in chosen:
                 doc = self.document(h.doc_id)
-                if doc is None or len(chosen) >= max_docs:
+                if doc is None or len(chosen) >= MAX_DOCS:
                     continue
                 chosen[h.doc_id] = []
                 take(h.doc_id, h.id, force=True)
                 lead = _lead(doc)
                 if lead:
                     take(h.doc_id, lead)
-                if with_facts and self.home is not None and (summary := load_summary(self.home, h.doc_id)):
+                if with_facts and (summary := self.summary(h.doc_id)):
                     summaries_used.append(h.doc_id)
                     facts[h.doc_id] = _summary_facts(summary)
                     counts: dict[str, int] = {}
@@ -330,7 +337,7 @@ class ContextBuilder:
                             counts[e] = counts.get(e, 0) + 1
                     for e in sorted(counts, key=lambda e: -counts[e])[:2]:  # the most-cited evidence
                         take(h.doc_id, e)
-            elif len(chosen[h.doc_id]) < per_doc:
+            elif len(chosen[h.doc_id]) < PER_DOC:
                 take(h.doc_id, h.id)
         doc_ids = list(chosen)
 
@@ -414,6 +421,20 @@ def add_renderings(text: str, renderings: Mapping[str, str]) -> str:
             continue
         text = f"{text[:end]} ({name}){text[end:]}"
     return text
+
+
+def _renderings(cited: Iterable[int], ctx: Context, builder: ContextBuilder) -> dict[str, str]:
+    """Arabic-script names of the cited articles' people → their English rendering, from the verified visit
+    summaries (participants carry the name as written and as transliterated)."""
+    out: dict[str, str] = {}
+    for doc_id in dict.fromkeys(ctx.shown[n].doc_id for n in cited if n in ctx.shown):
+        for p in (builder.summary(doc_id) or {}).get("participants") or []:
+            if not isinstance(p, dict):
+                continue
+            original, name = p.get("name_original") or "", p.get("name") or ""
+            if _ARABIC_SCRIPT.search(original) and name and not _ARABIC_SCRIPT.search(name):
+                out[original] = name
+    return out
 
 
 def _known_words(phrase: str) -> bool:
@@ -850,22 +871,9 @@ class AnswerEngine:
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
         if language == "en":
-            groups = [(label, [replace(c, text=add_renderings(c.text, self._renderings(c.cited, ctx)))
+            groups = [(label, [replace(c, text=add_renderings(c.text, _renderings(c.cited, ctx, builder)))
                                for c in kept]) for label, kept in groups]
         return result(*compose(groups, ctx))
-
-    def _renderings(self, cited: Iterable[int], ctx: Context) -> dict[str, str]:
-        """Arabic-script names of the cited articles' people → their English rendering, from the verified
-        visit summaries (participants carry the name as written and as transliterated)."""
-        out: dict[str, str] = {}
-        for doc_id in dict.fromkeys(ctx.shown[n].doc_id for n in cited if n in ctx.shown):
-            for p in (load_summary(self.coop.settings.home, doc_id) or {}).get("participants") or []:
-                if not isinstance(p, dict):
-                    continue
-                original, name = p.get("name_original") or "", p.get("name") or ""
-                if _ARABIC_SCRIPT.search(original) and name and not _ARABIC_SCRIPT.search(name):
-                    out[original] = name
-        return out
 
     def _claims(self, question: str, ctx: Context, language: str, trace: AskTrace,
                 relevance: Callable[[set[str]], float] | None, kind: str | None,
@@ -907,8 +915,8 @@ class AnswerEngine:
             offset = len(merged.shown)
             for n, shown in ctx.shown.items():
                 merged.shown[n + offset] = Shown(n + offset, shown.id, shown.doc_id, shown.text, shown.language)
-            kept = [ClaimCheck(c.text, [n + offset for n in c.cited], True, c.reason,
-                               [n + offset for n in c.repaired]) for c in kept]
+            kept = [replace(c, cited=[n + offset for n in c.cited], repaired=[n + offset for n in c.repaired])
+                    for c in kept]
             label = builder.label(doc_id, language)
             groups.append((label, kept))
             if on_draft is not None:
