@@ -20,3 +20,17 @@ def atomic_write(path: Path | str, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_generated(path: Path | str, text: str) -> Path:
+    """Write a generated file (a schema exported from code), creating its folder; returns its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text)
+    return path
+
+
+def is_current(path: Path | str, text: str) -> bool:
+    """Whether the generated file at `path` holds exactly `text` (a stale export fails a test)."""
+    path = Path(path)
+    return path.is_file() and path.read_text(encoding="utf-8") == text

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from coopqa.files import is_current, write_generated
 from coopqa.labels import AgreementKind, AgreementStatus, CooperationArea, Language
 from coopqa.settings import SCHEMAS_DIR
 from coopqa.types import SCHEMA_VERSION
@@ -128,12 +129,8 @@ def schema_text() -> str:
 
 def export_schema(dest: Path | None = None) -> Path:
     """Write the schema file (default schemas/visit_summary.schema.json) and return its path."""
-    path = Path(dest) if dest else SCHEMAS_DIR / SCHEMA_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(schema_text(), encoding="utf-8")
-    return path
+    return write_generated(dest or SCHEMAS_DIR / SCHEMA_FILE, schema_text())
 
 
 def schema_is_current(path: Path | None = None) -> bool:
-    path = Path(path) if path else SCHEMAS_DIR / SCHEMA_FILE
-    return path.is_file() and path.read_text(encoding="utf-8") == schema_text()
+    return is_current(path or SCHEMAS_DIR / SCHEMA_FILE, schema_text())

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from coopqa import __version__
 from coopqa.api import CoopQA
+from coopqa.files import is_current, write_generated
 from coopqa.model_files import LLMError
 from coopqa.settings import SCHEMAS_DIR
 from coopqa.store import StoreError
@@ -351,15 +352,11 @@ def openapi_text() -> str:
 
 def export_openapi(dest: Path | None = None) -> Path:
     """Write the OpenAPI spec (default schemas/openapi.json) and return its path."""
-    path = Path(dest) if dest else SCHEMAS_DIR / OPENAPI_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(openapi_text(), encoding="utf-8")
-    return path
+    return write_generated(dest or SCHEMAS_DIR / OPENAPI_FILE, openapi_text())
 
 
 def openapi_is_current(path: Path | None = None) -> bool:
-    path = Path(path) if path else SCHEMAS_DIR / OPENAPI_FILE
-    return path.is_file() and path.read_text(encoding="utf-8") == openapi_text()
+    return is_current(path or SCHEMAS_DIR / OPENAPI_FILE, openapi_text())
 
 
 def serve(coop: CoopQA, host: str, port: int) -> None:
