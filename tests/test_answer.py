@@ -467,24 +467,24 @@ COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ا�
 MOU_SIGNED = "The memorandum of understanding, signed in the Kazakh capital"
 
 
-def test_sentence_from_an_article_about_something_else_is_dropped(coop):
-    """A copied sentence of the other Kazakhstan article does not answer a question about the counsellor,
-    while the Persian sentence, named as written and transliterated, does."""
+def test_article_about_something_else_is_not_shown(coop):
+    """The other Kazakhstan article (retrieved for the shared words) holds few of the question's weighted
+    terms, so the model sees only the Persian article, whose sentence, named as written and transliterated,
+    answers; a citation of the unshown article is never emitted."""
     q = "Whom did Iran's cultural counsellor in Kazakhstan meet?"
 
     def reply(u):
+        assert MOU_SIGNED not in u and not re.search(r"^Article 2", u, flags=re.M), u
         return claims(
-            ("The memorandum of understanding was concluded on the sidelines of high-level talks attended by "
-             "Pezeshkian and Kazakh President Kassym-Jomart Tokayev.", [number_of(u, MOU_SIGNED)]),
             ("علی اکبر طالبیمتین (Ali Akbar Talebi Matin) met کورمانبیک ژوماگالی (Kurmanbek Zhumagali), head of "
              "Kazakhstan's state cinema support centre.", [number_of(u, COUNSELLOR_MET)]),
+            ("Pezeshkian attended the talks.", [99]),
         )
 
     result, _, engine = ask(coop, q, reply)
+    assert "003_d9e8c2260bf3591a" in {h.split(":")[0] for h in result["retrieved"]}  # retrieved, not shown
     assert_contract(result, coop, shown_ids(engine))
     assert [c["id"] for c in result["citations"]] == ["004_5723fadb1fb4905d:s5"], engine.last_trace.checks
-    dropped = [c for c in engine.last_trace.checks if not c.supported]
-    assert len(dropped) == 1 and "not the one the question is about" in dropped[0].reason
 
 
 def test_claim_that_only_restates_the_question_is_dropped():

@@ -63,8 +63,9 @@ MIN_OVERLAP = 0.34  # of all the claim's content words
 MIN_NOVEL_OVERLAP = 0.5  # of the words not taken from the question
 MIN_PREMISE_OVERLAP = 0.6  # of the words taken from the question
 MIN_ANCHOR_NOVEL = 0.25  # of the answer's words in the anchor sentence
-# The cited article(s) must hold at least this share of what the best shown article holds of the question's
-# weighted terms (IDF over the corpus): a sentence from an article about something else does not answer it.
+# An article is shown only when it holds at least this share of what the best retrieved article holds of the
+# question's weighted terms (IDF over the corpus): a small model copies whatever readable sentence it is given,
+# and an article about something else cannot answer the question.
 MIN_RELATIVE_RELEVANCE = 0.6
 MIN_EMBED_SIM = 0.83  # e5 cosine claim ↔ cited sentence, cross-language fallback
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\]")
@@ -566,9 +567,7 @@ class Verifier:
     question: str
     sentence_vectors: Callable[[list[str]], np.ndarray] | None = None  # corpus sentences (cached vectors)
     embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
-    relevance: Callable[[set[str]], float] | None = None  # doc ids → share of the question's terms they hold
     _vectors: dict[int, np.ndarray] | None = None
-    _best_relevance: float | None = None
 
     def _shown_vectors(self) -> dict[int, np.ndarray]:
         if self._vectors is None:
@@ -669,13 +668,6 @@ class Verifier:
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
         if not ok:
             return ClaimCheck(text, cited, False, f"cited sentences do not state it ({why})")
-        if self.relevance is not None:
-            if self._best_relevance is None:
-                self._best_relevance = max(self.relevance({s.doc_id}) for s in self.shown.values())
-            mine = self.relevance({self.shown[n].doc_id for n in all_cited})
-            if mine < MIN_RELATIVE_RELEVANCE * self._best_relevance:
-                return ClaimCheck(text, cited, False, f"the cited article is not the one the question is about "
-                                                      f"(question terms {mine:.2f} against {self._best_relevance:.2f})")
         return ClaimCheck(text, self._complete(text, self._minimal(text, all_cited)), True, why, repaired)
 
     def _minimal(self, text: str, cited: list[int]) -> list[int]:
@@ -863,10 +855,11 @@ class AnswerEngine:
         if wide:
             groups, ctx = self._ask_per_article(question, hits, builder, language, trace, on_draft)
         else:
-            ctx = builder.build(hits[: k or DEFAULT_K], language=language)
+            shown = hits[: k or DEFAULT_K]
+            focus = set(self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE))
+            ctx = builder.build([h for h in shown if h.doc_id in focus], language=language)
             trace.context = ctx
-            kept = self._claims(question, ctx, language, trace, self._relevance(question), answer_type(question),
-                                on_draft)
+            kept = self._claims(question, ctx, language, trace, answer_type(question), on_draft)
             groups = [(None, kept)] if kept else []
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
@@ -875,12 +868,11 @@ class AnswerEngine:
                                for c in kept]) for label, kept in groups]
         return result(*compose(groups, ctx))
 
-    def _claims(self, question: str, ctx: Context, language: str, trace: AskTrace,
-                relevance: Callable[[set[str]], float] | None, kind: str | None,
+    def _claims(self, question: str, ctx: Context, language: str, trace: AskTrace, kind: str | None,
                 on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives)."""
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
-                            self._embed if self.use_embed else None, relevance)
+                            self._embed if self.use_embed else None)
         kept: list[ClaimCheck] = []
         for attempt in range(2):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
@@ -905,9 +897,9 @@ class AnswerEngine:
         under a label naming the article's partner country and date, and the merged context."""
         merged = Context()
         groups: list[tuple[str | None, list[ClaimCheck]]] = []
-        for doc_id in self._wide_docs(question, hits):
+        for doc_id in self._relevant_docs(question, hits, WIDE_MIN_RELEVANCE)[:WIDE_DOCS]:
             ctx = builder.build([h for h in hits if h.doc_id == doc_id], with_facts=True, language=language)
-            kept = self._claims(question, ctx, language, trace, None, None, per_article=True)
+            kept = self._claims(question, ctx, language, trace, None, per_article=True)
             merged.docs.append(doc_id)  # every article asked (its sentences join `shown` only when it answered)
             merged.summaries_used += ctx.summaries_used
             if not kept:
@@ -925,16 +917,16 @@ class AnswerEngine:
         trace.context = merged
         return groups, merged
 
-    def _wide_docs(self, question: str, hits: Sequence[Hit]) -> list[str]:
-        """The articles a question across articles is asked of: those among the hits (best first) holding at
-        least WIDE_MIN_RELEVANCE of the question's weighted terms that the best of them holds, at most WIDE_DOCS."""
+    def _relevant_docs(self, question: str, hits: Sequence[Hit], min_share: float) -> list[str]:
+        """The articles among the hits (best first) holding at least `min_share` of the question's weighted
+        terms that the best of them holds (all of them when the question has too few terms to weigh)."""
         docs = list(dict.fromkeys(h.doc_id for h in hits))
         relevance = self._relevance(question)
         if relevance is not None and docs:
             share = {d: relevance({d}) for d in docs}
             best = max(share.values())
-            docs = [d for d in docs if share[d] >= WIDE_MIN_RELEVANCE * best]
-        return docs[:WIDE_DOCS]
+            docs = [d for d in docs if share[d] >= min_share * best]
+        return docs
 
     def precheck(self, question: str, hits: Sequence[Hit]) -> str | None:
         """A reason to abstain without a model call, or None: nothing retrieved, or the question names a
