@@ -28,3 +28,15 @@ def test_no_year_needs_a_default_and_invalid_dates_are_skipped() -> None:
 def test_document_date_prefers_full_dates() -> None:
     date = document_date("Program of June 2022. Signed 2024-12-11.")
     assert date is not None and date.iso == "2024-12-11" and date.text == "2024-12-11"
+
+
+def test_double_month_names_and_dates_in_words() -> None:
+    (m,) = find_dates("الثلاثاء 12 تشرين الثاني/نوفمبر 2024 في دمشق")
+    assert (m.iso, m.text) == ("2024-11-12", "12 تشرين الثاني/نوفمبر 2024")  # as written
+    assert [d.iso for d in find_dates("٨ كانون الثاني/يناير ٢٠٢٥")] == ["2025-01-08"]
+    (w,) = find_dates("في الحادي عشر من تشرين الأول عام ألفين وأربعة وعشرين")
+    assert w.iso == "2024-10-11" and w.text.startswith("الحادي عشر")
+    (fa,) = find_dates("روز شنبه بیست و یکم مهر ماه هزار و چهارصد و سه با")
+    assert fa.iso == "2024-10-12" and fa.calendar == "solar_hijri"
+    assert [d.iso for d in find_dates("یکشنبه سوم اسفند ۱۴۰۳")] == ["2025-02-21"]
+    assert find_dates("سه هزار نفر در ماه مهر") == []  # numbers without a date are not dates

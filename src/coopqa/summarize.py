@@ -34,14 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from rapidfuzz import fuzz
 
 from coopqa import citations as cite
-from coopqa.dates import DateMention, find_dates
-from coopqa.dates import _iso as _iso
+from coopqa.dates import find_dates
 from coopqa.files import atomic_write
 from coopqa.labels import AGREEMENT_KINDS, AGREEMENT_STATUSES, COOPERATION_AREAS
 from coopqa.model_files import LLMError
 from coopqa.prompts import load_prompt
 from coopqa.text import normalize, tokens
-from coopqa.translit import mentions, names_match
+from coopqa.translit import mentions, names_match, romanize
 from coopqa.types import Document, Sentence, sentence_number
 from coopqa.visit import (
     Agreement,
@@ -56,8 +55,9 @@ from coopqa.visit import (
 )
 
 PIPELINE_VERSION = 13
-PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_orgs", "summarize_areas",
-                "summarize_overview", "summarize_retry", "summarize_retry_overview")
+PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_people_hint", "summarize_people_missing",
+                "summarize_orgs", "summarize_areas", "summarize_overview", "summarize_retry",
+                "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
 MAX_PROMPT_CHARS = 9000  # ~3k tokens of article at worst (Arabic script); later sentences are left out
 IRAN = "IR"
@@ -164,141 +164,6 @@ def areas_by_cue(sentences: Iterable[Sentence]) -> dict[str, list[str]]:
         for area in COOPERATION_AREAS:
             if area_cued(area, s.text):
                 found.setdefault(area, []).append(s.id)
-    return found
-
-
-# ---------------------------------------------------------------- dates
-
-# Arabic news often doubles a month name: Syriac/Levantine and Gregorian, «12 تشرين الثاني/نوفمبر 2024».
-_LEVANTINE = "كانون الثاني|كانون الأول|كانون الاول|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|اب|أيلول|ايلول|" \
-             "تشرين الأول|تشرين الاول|تشرين الثاني"
-_GREGORIAN_AR = "يناير|فبراير|مارس|أبريل|ابريل|إبريل|مايو|يونيو|يونيه|يوليو|يوليه|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|" \
-                "نوفمبر|ديسمبر"
-_LEV_FIRST = re.compile(rf"(?:{_LEVANTINE})\s*/\s*(?=(?:{_GREGORIAN_AR}))")
-_GREG_FIRST = re.compile(rf"(?<=[^\W\d_])(\s*/\s*(?:{_LEVANTINE}))(?!\w)")
-
-
-def dates_in(text: str) -> list[DateMention]:
-    """`coopqa.dates.find_dates`, also reading Arabic double month names ('تشرين الثاني/نوفمبر'): the first
-    name is blanked to spaces, so offsets — and `text` as written — are those of the original."""
-    blanked = _LEV_FIRST.sub(lambda m: " " * len(m.group()), text)
-    blanked = _GREG_FIRST.sub(lambda m: " " * len(m.group()), blanked)
-    found = [DateMention(m.start, m.end, text[m.start:m.end], m.iso, m.calendar) for m in find_dates(blanked)]
-    if not any(len(m.iso) == 10 for m in found) and re.search("[\u0600-\u06ff]", text):
-        words = word_dates(text)  # full dates in words replace the partial ones they contain
-        found = [m for m in found if not any(w.start < m.end and m.start < w.end for w in words)]
-        found = sorted(found + words, key=lambda m: m.start)
-    return found
-
-
-# Dates written in words (formal Arabic and Persian): «الرابع من شهر شباط/فبراير عام ألفين وخمسة وعشرين»,
-# «بیست و یکم مهر ماه هزار و چهارصد و سه». Word forms are matched after coopqa.text.normalize.
-_CARDINALS = {
-    # Arabic (masculine/feminine, nominative/oblique)
-    "واحد": 1, "واحده": 1, "اثنان": 2, "اثنین": 2, "اثنتان": 2, "ثلاث": 3, "ثلاثه": 3, "اربع": 4, "اربعه": 4,
-    "خمس": 5, "خمسه": 5, "ست": 6, "سته": 6, "سبع": 7, "سبعه": 7, "ثمان": 8, "ثمانی": 8, "ثمانیه": 8, "تسع": 9,
-    "تسعه": 9, "عشر": 10, "عشره": 10, "عشرون": 20, "عشرین": 20, "ثلاثون": 30, "ثلاثین": 30, "اربعون": 40,
-    "اربعین": 40, "خمسون": 50, "خمسین": 50, "ستون": 60, "ستین": 60, "سبعون": 70, "سبعین": 70, "ثمانون": 80,
-    "ثمانین": 80, "تسعون": 90, "تسعین": 90, "مائه": 100, "مئه": 100, "ماىه": 100, "الف": 1000, "الفان": 2000,
-    "الفین": 2000,
-    # Persian
-    "یک": 1, "دو": 2, "سه": 3, "چهار": 4, "پنج": 5, "شش": 6, "هفت": 7, "هشت": 8, "نه": 9, "ده": 10,
-    "یازده": 11, "دوازده": 12, "سیزده": 13, "چهارده": 14, "پانزده": 15, "شانزده": 16, "هفده": 17, "هجده": 18,
-    "هیجده": 18, "نوزده": 19, "بیست": 20, "سی": 30, "چهل": 40, "پنجاه": 50, "شصت": 60, "هفتاد": 70,
-    "هشتاد": 80, "نود": 90, "صد": 100, "یکصد": 100, "دویست": 200, "سیصد": 300, "چهارصد": 400, "پانصد": 500,
-    "ششصد": 600, "هفتصد": 700, "هشتصد": 800, "نهصد": 900, "هزار": 1000,
-}
-_ORDINALS = {
-    "اول": 1, "اولی": 1, "ثانی": 2, "ثالث": 3, "رابع": 4, "خامس": 5, "سادس": 6, "سابع": 7, "ثامن": 8, "تاسع": 9,
-    "عاشر": 10, "حادی": 1, "یکم": 1, "دوم": 2, "سوم": 3, "سیم": 30, "سی ام": 30,
-}
-_MONTHS_NORMALIZED: list[tuple[tuple[str, ...], int, bool]] = []
-for _m, _names in {
-    1: ["ینایر", "کانون الثانی", "ژانویه"], 2: ["فبرایر", "شباط", "فوریه"], 3: ["مارس", "اذار"],
-    4: ["ابریل", "نیسان", "اوریل"], 5: ["مایو", "ایار"], 6: ["یونیو", "یونیه", "حزیران", "ژوین"],
-    7: ["یولیو", "یولیه", "تموز", "ژوییه"], 8: ["اغسطس", "اب", "اوت"], 9: ["سبتمبر", "ایلول", "سپتامبر"],
-    10: ["اکتوبر", "تشرین الاول", "اکتبر"], 11: ["نوفمبر", "تشرین الثانی", "نوامبر"],
-    12: ["دیسمبر", "کانون الاول", "دسامبر"],
-}.items():
-    _MONTHS_NORMALIZED += [(tuple(n.split()), _m, False) for n in _names]
-for _m, _name in enumerate(["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "ابان", "اذر", "دی",
-                            "بهمن", "اسفند"], 1):
-    if _name != "اذر":  # Persian آذر (Solar month 9) and Arabic آذار (March) differ after normalisation
-        _MONTHS_NORMALIZED.append(((_name,), _m, True))
-_MONTHS_NORMALIZED.append((("اذر",), 9, True))
-_FILLER_WORDS = frozenset({"من", "شهر", "ماه", "عام", "سنه", "سال", "لعام", "لسنه", "روز", "یوم", "الموافق"})
-
-
-def _number_value(words: list[str]) -> int | None:
-    """Cardinal or ordinal number words (Arabic or Persian, conjunction و loose or attached) → value."""
-    total, current, seen = 0, 0, False
-    for raw in words:
-        w = raw[1:] if raw.startswith("و") and len(raw) > 2 and raw not in _CARDINALS else raw
-        if w == "و":
-            continue
-        w = w[2:] if w.startswith("ال") and w[2:] in {**_ORDINALS, **_CARDINALS} else w
-        value = _CARDINALS.get(w, _ORDINALS.get(w))
-        if value is None and w.endswith("م") and w[:-1] in _CARDINALS:  # Persian ordinal: بیست و یکم
-            value = _CARDINALS[w[:-1]]
-        if value is None and w.isdigit() and len(words) == 1:  # a year in digits after a day in words
-            value = int(w)
-        if value is None:
-            return None
-        seen = True
-        if value == 1000 and w in ("الف", "هزار"):
-            total += (current or 1) * 1000
-            current = 0
-        elif value == 10 and w == "عشر" and current and current < 10:  # Arabic teens: الحادي عشر
-            current += 10
-        else:
-            current += value
-    return total + current if seen else None
-
-
-def _month_at(words: list[str], i: int) -> tuple[int, bool, int] | None:
-    """(month, is Solar Hijri, number of words) of a month name starting at words[i]."""
-    for names, month, solar in sorted(_MONTHS_NORMALIZED, key=lambda x: -len(x[0])):
-        n = len(names)
-        cand = [w[2:] if w.startswith("ال") and w[2:] == names[k] else w for k, w in enumerate(words[i:i + n])]
-        if tuple(cand) == names:
-            return month, solar, n
-    return None
-
-
-def word_dates(text: str) -> list[DateMention]:
-    """Dates whose day and year are written in words, next to a month name (Arabic or Persian)."""
-    spans = [(normalize(m.group()), m.start(), m.end()) for m in re.finditer(r"[^\s/،,.؛:()«»\-–—]+", text)]
-    words = [w for w, _, _ in spans]
-    found = []
-    for i in range(len(words)):
-        hit = _month_at(words, i)
-        if hit is None:
-            continue
-        month, solar, n = hit
-        j = i  # the day: number words just before the month (skipping من / شهر)
-        while j > 0 and words[j - 1] in _FILLER_WORDS:
-            j -= 1
-        start = j
-        while start > 0 and start > j - 5 and _number_value(words[start - 1:j]) is not None:
-            start -= 1
-        day = _number_value(words[start:j]) if start < j else None
-        k = i + n  # the year: number words after the month (skipping ماه / عام / سال), or a second month name
-        if k < len(words) and (again := _month_at(words, k)):
-            k += again[2]
-        while k < len(words) and words[k] in _FILLER_WORDS:
-            k += 1
-        end = k
-        while end < len(words) and end < k + 8 and _number_value(words[k:end + 1]) is not None:
-            end += 1
-        year = _number_value(words[k:end]) if end > k else None
-        if not (day and year and 1 <= day <= 31 and (1300 <= year < 1500 or 1900 <= year <= 2100)):
-            continue
-        if solar and not 1300 <= year < 1500:
-            continue
-        iso = _iso(year, month, day)  # coopqa.dates' conversion (Solar Hijri via persiantools)
-        if iso:
-            found.append(DateMention(spans[start][1], spans[end - 1][2], text[spans[start][1]:spans[end - 1][2]], iso,
-                                     "solar_hijri" if 1300 <= year < 1500 else "gregorian"))
     return found
 
 
@@ -548,6 +413,38 @@ def trim_to_name(span: str) -> str:
     return span[words[a][0]:words[b - 1][1]]
 
 
+# Persian writes a person's name just before their position ("محمدرضا یزدانپناه رایزن فرهنگی …",
+# "با فرخ نظراف مدیر استودیو …"); these position words mark such names (normalised).
+_POSITIONS_FA = frozenset(tokens(
+    "رایزن سفیر وزیر رئیس معاون مدیر مدیرکل دبیر دبیرکل نماینده سرپرست مسئول مشاور سخنگو نایب استاندار "
+    "شهردار کارگردان"
+))
+_WORD = re.compile(r"[^\s,،()«»:؛.!?؟\"]+")
+
+
+def name_candidates(view: DocView) -> list[tuple[str, int]]:
+    """(name as written, sentence number) of each run of two to four name-like words written just before a
+    position word in a Persian article — a small model reading Persian skips or garbles such names, while
+    the word order finds them. Other languages put titles before names: no candidates."""
+    if view.doc.language != "fa":
+        return []
+    found: list[tuple[str, int]] = []
+    for n, sentence in zip(view.numbers, view.citable, strict=True):
+        text = sentence.text
+        words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        for k, (a, b) in enumerate(words):
+            if normalize(text[a:b]) not in _POSITIONS_FA:
+                continue
+            start = k
+            while start > 0 and k - start < 5 and _name_like(text[slice(*words[start - 1])]):
+                start -= 1
+            span = text[words[start][0]:words[k - 1][1]] if start < k else ""
+            if 2 <= k - start <= 4 and not re.search(r"[,،.:؛]", span) and \
+                    not any(names_match(span, c) for c, _ in found):
+                found.append((span, n))
+    return found
+
+
 _CAPWORD = re.compile(r"\b[A-Z][a-z\u00c0-\u024f'’]{2,}\b")
 _COMMON = frozenset(tokens(
     "january february march april may june july august september october november december monday tuesday "
@@ -755,7 +652,7 @@ class Pipeline:
 
     def _date(self, view: DocView, out: VisitSummary) -> None:
         """The first full date among citable sentences; else a month/year date in the first three."""
-        found = [(i, s, m) for i, s in enumerate(view.citable) for m in dates_in(s.text)]
+        found = [(i, s, m) for i, s in enumerate(view.citable) for m in find_dates(s.text)]
         full = [f for f in found if len(f[2].iso) == 10]
         lead = [f for f in found if f[0] < 3]
         pick = (full or lead or [None])[0]
@@ -843,7 +740,7 @@ class Pipeline:
             original = trimmed
         if len(tokens(original)) > 6:
             return None, f"name_original {original!r} is not a name (too long)", []
-        name = (p.name or "").strip() or original
+        name = (p.name or "").strip() or romanize(original)  # no English name given: the name romanised
         if name != original and not re.search("[\u0600-\u06ff]", name):
             name = trim_to_name(name) or name
         if view.doc.language == "en" or not re.search("[\u0600-\u06ff]", original):
@@ -909,33 +806,58 @@ class Pipeline:
 
     def _people(self, view: DocView, base: list, models: dict, out: VisitSummary, dropped: list[Dropped],
                 stats: RunStats) -> None:
+        def merge(into: list[Participant], item: Participant) -> bool:
+            """Add a person not yet listed (same name, or one copied span inside the other: «محمدرضا» in
+            «محمدرضا یزدانپناه», keeping the fuller); False when nothing changed."""
+            for k, g in enumerate(into):
+                if names_match(item.name_original, g.name_original) or names_match(item.name, g.name):
+                    return False
+                if _span_in(g.name_original, item.name_original):
+                    return False
+                if _span_in(item.name_original, g.name_original):
+                    into[k] = item
+                    return True
+            into.append(item)
+            return True
+
         def verify(result: Any) -> tuple[list[Participant], list[tuple[str, str, str]], list[Dropped]]:
             good, bad, notes = [], [], []
             for k, p in enumerate(getattr(result, "participants", []) or []):
                 item, reason, extra = self._verify_person(view, p)
                 if item is None:
                     bad.append((f"participants[{k}] {p.name_original or p.name!r}", reason, p.name_original or p.name))
-                elif not any(names_match(item.name_original, g.name_original) or
-                             names_match(item.name, g.name) for g in good):
-                    good.append(item)
+                elif merge(good, item):
                     notes += extra
             return good, bad, notes
 
+        candidates = name_candidates(view)
+        if candidates:
+            hint = load_prompt("summarize_people_hint").format(
+                names=", ".join(f"«{name}» [{n}]" for name, n in candidates))
+            base = [*base[:-1], {"role": "user", "content": base[-1]["content"] + hint}]
         result = self._llm_step(view, base, "summarize_people", models["people"], "people", stats)
         if result is None:
             return
         good, bad, notes = verify(result)
-        if bad:
-            again = self._ask_again(base, "summarize_people", models["people"], "people", result,
-                                    [(w, r) for w, r, _ in bad], stats)
+
+        def retry(problems: list[tuple[str, str]], prompt: str) -> None:
+            again = self._ask_again(base, "summarize_people", models["people"], "people", result, problems, stats,
+                                    retry_prompt=prompt)
             if again is not None:
-                good2, bad2, notes2 = verify(again)
-                for item in good2:
-                    if not any(names_match(item.name_original, g.name_original) for g in good):
-                        good.append(item)
-                        notes += notes2
-                bad = [b for b in bad if not any(names_match(b[2] or "", g.name_original) or
-                                                 names_match(b[2] or "", g.name) for g in good)]
+                more, _, more_notes = verify(again)
+                if any([merge(good, item) for item in more]):
+                    notes.extend(more_notes)
+
+        if bad:
+            retry([(w, r) for w, r, _ in bad], "summarize_retry")
+            bad = [b for b in bad if not any(names_match(b[2] or "", g.name_original) or
+                                             names_match(b[2] or "", g.name) for g in good)]
+        missing = [(f"«{name}»", f"sentence [{n}]") for name, n in candidates
+                   if not any(_span_in(name, g.name_original) or _span_in(g.name_original, name) for g in good)]
+        if missing:  # people the word order finds and the model left out: asked for once, then added as found
+            retry(missing, "summarize_people_missing")
+            for name, n in candidates:
+                merge(good, Participant(name=romanize(name), name_original=name, evidence=[view.sid(n)]))
         out.participants = good
         dropped += notes
         dropped += [Dropped(field="participants", value=v or w, reason=r) for w, r, v in bad]

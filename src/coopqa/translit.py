@@ -153,3 +153,39 @@ def mentions(text: str, name: str) -> bool:
         if any(_align(words[s:e], target) >= NAME_MIN_SIMILARITY for s in starts):
             return True
     return False
+
+
+# Letters for a readable (if rough) romanisation of a name in Arabic script, after coopqa.text.normalize.
+# Short vowels are not written in the script, so they are missing here too ('محمد' → 'Mhmd'); ی and و are
+# consonants (y, v) at the start of a word or next to ا, vowels (i, u) elsewhere; ع is a at the start of
+# a word and ' elsewhere; a final ه after a consonant is 'eh' (زاده → zadeh).
+_ROMAN = {
+    "ا": "a", "ب": "b", "پ": "p", "ت": "t", "ث": "s", "ج": "j", "چ": "ch", "ح": "h", "خ": "kh", "د": "d",
+    "ذ": "z", "ر": "r", "ز": "z", "ژ": "zh", "س": "s", "ش": "sh", "ص": "s", "ض": "z", "ط": "t", "ظ": "z",
+    "ع": "", "غ": "gh", "ف": "f", "ق": "gh", "ک": "k", "گ": "g", "ل": "l", "م": "m", "ن": "n", "ه": "h",
+    "ء": "",
+}
+
+
+def romanize(name: str) -> str:
+    """A name in Arabic or Persian script in Latin letters, word by word, capitalised ('هاسمیک آواکیان' →
+    'Hasmik Avakian'): for a name a model could not transliterate; Latin text is returned unchanged."""
+    if not _ARABIC_SCRIPT.search(name):
+        return name
+    out = []
+    for word in tokens(name.replace("\u200c", "")):
+        letters = []
+        for k, ch in enumerate(word):
+            near_alef = (k > 0 and word[k - 1] == "ا") or (k + 1 < len(word) and word[k + 1] == "ا")
+            if ch in "یو":
+                consonant = k == 0 or near_alef
+                letters.append(("y" if ch == "ی" else "v") if consonant else ("i" if ch == "ی" else "u"))
+            elif ch == "ع":
+                letters.append("a" if k == 0 else "'")
+            elif ch == "ه" and k == len(word) - 1 and k > 0 and word[k - 1] not in "اوی":
+                letters.append("eh")
+            else:
+                letters.append(_ROMAN.get(ch, ""))
+        if roman := "".join(letters):
+            out.append(roman[0].upper() + roman[1:])
+    return " ".join(out)
