@@ -316,6 +316,21 @@ def test_english_answer_gives_arabic_script_names_with_their_summary_rendering(s
     assert answer_mod.add_renderings("Mohammad Khazaei (محمد خزاعي) heads it.",
                                      {"محمد خزاعي": "Mohammad Khazaei"}) == "Mohammad Khazaei (محمد خزاعي) heads it."
 
+    # The model is shown the rendering next to the sentence; a bare English name citing it is supported
+    # (the name is stated there in Arabic script) and is given with the name as written.
+    def english_name(u):
+        assert "names: محمد خزاعي = Mohammad Khazaei" in u, u
+        return claims(("Mohammad Khazaei", [number_of(u, "التقى محمد خزاعي")]))
+
+    result, _, _ = ask(coop, "Who heads Iran's Cinema Organization?", english_name)
+    assert result["answer"].startswith("Mohammad Khazaei (محمد خزاعي) [1]"), result["answer"]
+
+
+def test_gloss_gives_dates_in_iso_form():
+    line = answer_mod.gloss_line("التقى الوفد يوم الثلاثاء الرابع من شهر شباط/فبراير عام ألفين وخمسة وعشرين", "ar")
+    assert "dates: 2025-02-04" in line and "key words:" in line
+    assert "dates: 2024-10-12" in answer_mod.gloss_line("روز شنبه بیست و یکم مهر ماه هزار و چهارصد و سه", "fa")
+
 
 def test_cut_off_reply_is_retried_and_a_dead_server_is_an_error(coop):
     from coopqa.model_files import LLMError, ModelOutputError
