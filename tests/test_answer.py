@@ -295,6 +295,20 @@ def test_verifier_accepts_transliterated_names_across_scripts():
     assert not bad.supported and "Esmaeili" in bad.reason
 
 
+def test_verifier_accepts_a_verified_summary_rendering_of_a_name_the_sentence_states():
+    text = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان با رئیس مرکز سینمای ملی دیدار کرد."
+    shown = {1: answer_mod.Shown(1, "d:s1", "d", text, "fa")}
+    q = "Who met the head of the national cinema centre?"
+    plain = answer_mod.Verifier(shown, q)
+    assert not plain.check("Ali Akbar Talabimini met the head.", [1]).supported  # a poor rendering
+    known = answer_mod.Verifier(shown, q, renderings={"علی اکبر طالبیمتین": "Ali Akbar Talabimini"})
+    assert known.check("Ali Akbar Talabimini met the head of the national cinema centre.", [1]).supported
+    assert not known.check("Ali Akbar Talabimini met the head.", [2]).supported  # not a shown sentence
+    other = {1: answer_mod.Shown(1, "d:s1", "d", "رئیس مرکز سینمای ملی دیدار کرد.", "fa")}
+    assert not answer_mod.Verifier(other, q, renderings={"علی اکبر طالبیمتین": "Ali Akbar Talabimini"}).check(
+        "Ali Akbar Talabimini met the head of the national cinema centre.", [1]).supported  # not named there
+
+
 def test_verifier_first_word_capitalised_is_not_a_name():
     text = "Anar Karimov pointed out that the organization of joint film festivals and mutual film weeks will help."
     v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")}, "What did Karimov propose?")

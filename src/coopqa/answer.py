@@ -30,7 +30,7 @@ from coopqa.citations import countries_in, country_mentioned, date_in, english_c
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
 from coopqa.text import detect_language, fold_digits, normalize, tokens
-from coopqa.translit import latinize
+from coopqa.translit import latinize, names_match
 from coopqa.types import LANGUAGES, SCHEMA_VERSION, CoopqaError, Document, sentence_number
 
 if TYPE_CHECKING:
@@ -584,6 +584,7 @@ class Verifier:
     question: str
     sentence_vectors: Callable[[list[str]], np.ndarray] | None = None  # corpus sentences (cached vectors)
     embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
+    renderings: Mapping[str, str] = field(default_factory=dict)  # name as written → verified English rendering
     _vectors: dict[int, np.ndarray] | None = None
 
     def _shown_vectors(self) -> dict[int, np.ndarray]:
@@ -593,6 +594,13 @@ class Verifier:
             vecs = (self.sentence_vectors or self.embed)(texts)  # type: ignore[misc]
             self._vectors = {n: np.asarray(v, dtype=np.float32) for n, v in zip(numbers, vecs, strict=True)}
         return self._vectors
+
+    def _name_in(self, name: str, text: str) -> bool:
+        """The text names the person: directly (_name_stated), or it holds the name as written whose verified
+        English rendering (from the visit summary, which checked it against the article) is this name."""
+        return _name_stated(name, text) or any(
+            present(original, text) and (names_match(name, english) or normalize(name) in normalize(english))
+            for original, english in self.renderings.items())
 
     def _entities_missing(self, claim: str, cited_text: str) -> list[str]:
         """Names, countries, dates and numbers of the claim that the cited text does not state."""
@@ -614,7 +622,7 @@ class Verifier:
             for name in _latin_names(_ARABIC_RUN.sub(" ", claim)):
                 if name == first and _lowercase_in(name, cited_text):
                     continue  # an ordinary word capitalised because it starts the claim ("Organizing …")
-                if not (_name_stated(name, cited_text) or _name_stated(name, self.question)):
+                if not (self._name_in(name, cited_text) or _name_stated(name, self.question)):
                     missing.append(name)
             for run in _ARABIC_RUN.findall(claim):  # a name kept in its original script
                 if len(run) >= 3 and not _name_stated(run, cited_text):
@@ -634,7 +642,7 @@ class Verifier:
         has_premise = len(premise.split()) >= 2
         # Names the cited text states in any script (checked by _entities_missing) are stated words here too:
         # 'Mohammad Khazaei' shares no surface word with 'محمد خزاعي'.
-        names = {w for n in _latin_names(claim) if _name_stated(n, cited_text) for w in tokens(n)}
+        names = {w for n in _latin_names(claim) if self._name_in(n, cited_text) for w in tokens(n)}
         novel = " ".join(w for w in novel.split() if w not in names)
         rest = " ".join(w for w in tokens(claim) if w not in names)
 
@@ -881,7 +889,7 @@ class AnswerEngine:
             focus = set(self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE))
             ctx = builder.build([h for h in shown if h.doc_id in focus], language=language)
             trace.context = ctx
-            kept = self._claims(question, ctx, language, trace, answer_type(question), on_draft)
+            kept = self._claims(question, ctx, builder, language, trace, answer_type(question), on_draft)
             groups = [(None, kept)] if kept else []
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
@@ -890,11 +898,13 @@ class AnswerEngine:
                                for c in kept]) for label, kept in groups]
         return result(*compose(groups, ctx))
 
-    def _claims(self, question: str, ctx: Context, language: str, trace: AskTrace, kind: str | None,
-                on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> list[ClaimCheck]:
+    def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
+                kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False
+                ) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives)."""
+        renderings = {k: v for doc_id in ctx.docs for k, v in builder.renderings(doc_id).items()}
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
-                            self._embed if self.use_embed else None)
+                            self._embed if self.use_embed else None, renderings)
         kept: list[ClaimCheck] = []
         for attempt in range(2):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
@@ -921,7 +931,7 @@ class AnswerEngine:
         groups: list[tuple[str | None, list[ClaimCheck]]] = []
         for doc_id in self._relevant_docs(question, hits, WIDE_MIN_RELEVANCE)[:WIDE_DOCS]:
             ctx = builder.build([h for h in hits if h.doc_id == doc_id], with_facts=True, language=language)
-            kept = self._claims(question, ctx, language, trace, None, per_article=True)
+            kept = self._claims(question, ctx, builder, language, trace, None, per_article=True)
             merged.docs.append(doc_id)  # every article asked (its sentences join `shown` only when it answered)
             merged.summaries_used += ctx.summaries_used
             if not kept:
