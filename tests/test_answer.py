@@ -309,6 +309,22 @@ def test_verifier_accepts_a_verified_summary_rendering_of_a_name_the_sentence_st
         "Ali Akbar Talabimini met the head of the national cinema centre.", [1]).supported  # not named there
 
 
+def test_claim_citing_the_sentence_next_to_the_one_that_states_it_is_re_cited():
+    shown = {
+        1: answer_mod.Shown(1, "d:s1", "d", "The ambassador proposed a documentary series on maritime trade.", "en"),
+        2: answer_mod.Shown(2, "d:s2", "d", "The National Library of Iran holds letters on the relations of the "
+                                            "two countries in the 19th century.", "en"),
+        3: answer_mod.Shown(3, "e:s1", "e", "The National Library of Iran holds letters on the relations.", "en"),
+    }
+    v = answer_mod.Verifier(shown, "Which Iranian institution holds 19th-century letters on the relations?")
+    moved = v.check("The National Library of Iran holds them.", [1])
+    assert moved.supported and moved.cited == [2] and moved.repaired == [2], moved
+    next_is_other_article = {1: shown[1], 2: answer_mod.Shown(2, "e:s1", "e", shown[3].text, "en")}
+    only_other_article = answer_mod.Verifier(next_is_other_article, v.question)
+    assert not only_other_article.check("The National Library of Iran holds them.", [1]).supported
+    assert not v.check("The Oman archive holds them.", [1]).supported
+
+
 def test_verifier_first_word_capitalised_is_not_a_name():
     text = "Anar Karimov pointed out that the organization of joint film festivals and mutual film weeks will help."
     v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")}, "What did Karimov propose?")

@@ -696,9 +696,25 @@ class Verifier:
             return ClaimCheck(text, cited, False, "only restates the question")
         all_cited = cited + repaired
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
+        if not ok and (moved := self._neighbour_stating(text, all_cited)) is not None:
+            # A small model often cites the number next to the sentence it used: that sentence alone
+            # must pass every check the cited ones failed.
+            all_cited, repaired = [moved], [moved]
+            ok, why = True, f"cited [{moved}] instead ({why})"
         if not ok:
             return ClaimCheck(text, cited, False, f"cited sentences do not state it ({why})")
         return ClaimCheck(text, self._complete(text, self._minimal(text, all_cited)), True, why, repaired)
+
+    def _neighbour_stating(self, text: str, cited: list[int]) -> int | None:
+        """A shown sentence of the same article just before or after a cited one that states the claim on
+        its own (names, countries, dates, numbers and content), or None."""
+        for n in sorted({n + d for n in cited for d in (1, -1)} - set(cited)):
+            s = self.shown.get(n)
+            if s is None or all(self.shown[c].doc_id != s.doc_id for c in cited):
+                continue
+            if not self._entities_missing(text, s.text) and self._content_supported(text, [s])[0]:
+                return n
+        return None
 
     def _minimal(self, text: str, cited: list[int]) -> list[int]:
         """Drop cited sentences that add nothing: one at a time, the least overlapping first, when the rest
