@@ -422,9 +422,9 @@ def _real_coop(tmp_path: Path, seed_home: Path) -> CoopQA:
 
 
 @pytest.mark.llm
-@pytest.mark.xfail(strict=False, reason="known gap (issue 5 open): the default 1.5B model invents English names "
-                   "for Persian sources (e.g. 'Ali Akbar Tablubi'); the verifier drops them and the answer abstains")
 def test_real_model_answers_english_question_from_persian_article(tmp_path, seed_home):
+    """Names only the Persian article gives, asked in English: answered with a citation to the Persian
+    sentence (the context holds only that article, so the model copies its names)."""
     coop = _real_coop(tmp_path, seed_home)
     result = coop.ask("Who is the head of Kazakhstan's state cinema support centre, and which Iranian "
                       "official did he meet?")
