@@ -325,6 +325,17 @@ def test_claim_citing_the_sentence_next_to_the_one_that_states_it_is_re_cited():
     assert not v.check("The Oman archive holds them.", [1]).supported
 
 
+def test_the_person_asked_about_is_not_the_answer_and_an_inflected_question_is_no_answer():
+    q = "Which Iranian official received Karimov at the Iranian Film and Audiovisual Organization?"
+    assert not answer_mod.states_answer_type("person", ["Anar Karimov received Karimov there."], q)
+    assert answer_mod.states_answer_type("person", ["Raed Faridzadeh received Karimov."], q)
+    text = "Zhumagali said Kazakhstan hosts several international film festivals."
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")},
+                            "Which Kazakh international film festivals did Zhumagali name?")
+    assert v.check("Zhumagali named the Kazakh international film festivals.", [1]).reason == \
+        "only restates the question"
+
+
 def test_verifier_first_word_capitalised_is_not_a_name():
     text = "Anar Karimov pointed out that the organization of joint film festivals and mutual film weeks will help."
     v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")}, "What did Karimov propose?")

@@ -570,8 +570,8 @@ def states_answer_type(kind: str | None, claims: Sequence[str], question: str) -
     if kind == "person":
         if _is_arabic_script(_ARABIC_RUN.sub(" ", text)) or _ARABIC_RUN.search(text):
             return True  # an answer in Arabic script, or a name kept in its script
-        asked = {normalize(n) for n in _latin_names(question)}
-        return any(normalize(n) not in asked for n in _latin_names(text))
+        asked = {w for n in _latin_names(question) for w in tokens(n)}  # 'Anar Karimov' is the asked 'Karimov'
+        return any(not set(tokens(n)) & asked for n in _latin_names(text))
     return True
 
 
@@ -769,8 +769,9 @@ def _split_claim(claim: str, question: str) -> tuple[str, str]:
     """(words the claim shares with the question, the other words), in the claim's order."""
     q = set(tokens(question))
 
-    def from_question(w: str) -> bool:
-        return w in q or (len(w) >= 5 and any(x.startswith(w[:5]) for x in q if len(x) >= 5))
+    def from_question(w: str) -> bool:  # the word or an inflection of it ('name' → 'named', 'organise' → …)
+        return w in q or any(len(x) >= 4 and w.startswith(x) for x in q) or \
+            (len(w) >= 5 and any(x.startswith(w[:5]) for x in q if len(x) >= 5))
 
     stop = _stopwords()
     words = [w for w in tokens(claim) if w not in stop]
