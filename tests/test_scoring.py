@@ -308,3 +308,14 @@ def test_check_thresholds() -> None:
         "overall.answers.answerable.accuracy = 0.500 < 0.600"]
     assert check_thresholds(report, {"by_language.fa.summary.date_accuracy": 0.1}) == [
         "by_language.fa.summary.date_accuracy: not in the report"]
+
+
+def test_citation_support_accepts_a_country_named_in_persian_or_arabic() -> None:
+    """A country stated by its CLDR name in the article's language supports the fact even when no label lists
+    that spelling (Persian «اندونزی» is Indonesia); another country does not."""
+    from coopqa.scoring import score_evidence
+
+    summary = {"doc_id": "d", "countries": [{"name": "Indonesia", "evidence": ["d:s1"]},
+                                            {"name": "Malaysia", "evidence": ["d:s1"]}]}
+    score = score_evidence(summary, {"d:s1": "کارگاه با حضور فیلمسازان سینمای اندونزی در جاکارتا برگزار شد."})
+    assert score.facts == 2 and score.supported == 1
