@@ -268,6 +268,20 @@ def test_person_the_model_cannot_transliterate_is_kept_with_a_romanised_name() -
     assert romanize("هاسمیک آواکیان") == "Hasmik Avakyan" and romanize("Ali Akbar") == "Ali Akbar"
 
 
+def test_a_role_written_next_to_another_person_is_dropped() -> None:
+    doc = make_doc("fa1", FA)
+    people = {"participants": [
+        {"evidence": [2], "name_original": "سعید مرادی", "name": "Saeed Moradi",
+         "role": "Head of the National Cinema Centre of Tunisia"},  # Mansouri's position, not his
+        {"evidence": [2], "name_original": "کریم منصوری", "name": "Karim Mansouri",
+         "role": "Head of the National Cinema Centre of Tunisia"},
+    ]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    assert [(p.name, p.role) for p in summary.participants] == [
+        ("Saeed Moradi", None), ("Karim Mansouri", "Head of the National Cinema Centre of Tunisia")]
+    assert any(d.field == "participants.role" and "Saeed Moradi" in d.value for d in summary.dropped)
+
+
 def test_area_cues_cover_three_languages() -> None:
     assert set(AREA_CUES) == set(__import__("coopqa.labels", fromlist=["x"]).COOPERATION_AREAS)
     assert area_cued("dubbing", "سيتم دبلجة الأفلام") and area_cued("dubbing", "دوبله فیلم‌ها")

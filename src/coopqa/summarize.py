@@ -59,6 +59,7 @@ PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_people_hint",
                 "summarize_orgs", "summarize_areas", "summarize_overview", "summarize_retry",
                 "summarize_retry_overview")
 LANGUAGE_NAMES = {"en": "English", "ar": "Arabic", "fa": "Persian"}
+ROLE_WINDOW = 8  # words each side of a person's name in which their role must be written
 MAX_PROMPT_CHARS = 9000  # ~3k tokens of article at worst (Arabic script); later sentences are left out
 IRAN = "IR"
 AreasMode = Literal["llm", "cues", "both"]
@@ -458,6 +459,15 @@ _COMMON = frozenset(tokens(
 ))
 
 
+def near(text: str, name: str, width: int = ROLE_WINDOW) -> str:
+    """The words within `width` words before and after each place the text names `name` (normalised words;
+    the whole text when the name is not found word for word)."""
+    words, target = tokens(text), tokens(name)
+    n = len(target)
+    spans = [(max(0, i - width), i + n + width) for i in range(len(words) - n + 1) if n and words[i:i + n] == target]
+    return " ".join(" ".join(words[a:b]) for a, b in spans) if spans else text
+
+
 def _sentence_initial(text: str, at: int) -> bool:
     before = text[:at].rstrip()
     return not before or before[-1] in ".!?:;\"“("
@@ -794,6 +804,8 @@ class Pipeline:
         def ok(t: str) -> bool:
             if kind == "country":
                 return cite.country_mentioned(t, value, concepts=True)
+            if kind == "role":  # a position is written next to the name, not elsewhere in the sentence
+                t = near(t, original)
             return cite.supports(kind, value, t)
 
         if ok(view.text(p.evidence)):
