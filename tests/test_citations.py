@@ -10,8 +10,8 @@ from coopqa.citations import (
     canonical_country,
     countries_in,
     country_code,
-    country_in,
     country_mentioned,
+    country_stated,
     date_in,
     english_country,
     name_in,
@@ -24,7 +24,7 @@ from coopqa.citations import (
 
 def test_scoring_uses_the_same_primitives() -> None:
     assert scoring.states is states and scoring.canonical_country is canonical_country
-    assert scoring._country_in is country_in and scoring._date_in is date_in and scoring._org_in is org_in
+    assert scoring._country_in is country_stated and scoring._date_in is date_in and scoring._org_in is org_in
 
 
 @pytest.mark.parametrize(("text", "codes"), [

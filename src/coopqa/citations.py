@@ -313,6 +313,12 @@ def country_mentioned(text: str, country: str, *, concepts: bool = False) -> boo
     return code in countries_in(text, concepts=concepts) or country_in(text, english_country(code))
 
 
+def country_stated(text: str, country: str, extra: Mapping[str, Iterable[str]] | None = None) -> bool:
+    """`country_in` (aliases, `extra`, transliteration) or `country_mentioned` (its name or demonym in any of
+    the three languages, CLDR territory names: Persian «اندونزی» is Indonesia)."""
+    return country_in(text, country, extra) or country_mentioned(text, country)
+
+
 # ---------------------------------------------------------------- names, roles, organisations, free text
 
 

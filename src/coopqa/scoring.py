@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from coopqa.citations import COUNTRY_ALIASES, canonical_country, country_in, country_mentioned, date_matches, states  # noqa: F401 (re-exported)
+from coopqa.citations import COUNTRY_ALIASES, canonical_country, date_matches, states  # noqa: F401 (re-exported)
 from coopqa.citations import agreement_in as _agreement_in
+from coopqa.citations import country_stated as _country_in
 from coopqa.citations import date_in as _date_in
 from coopqa.citations import org_in as _org_in
 from coopqa.labels import CrossDocItem, Label, RetrievalQuery
@@ -254,12 +255,6 @@ def _evidence_ids(node: object) -> list[str]:
         elif key != "dropped":
             found += _evidence_ids(value)
     return found
-
-
-def _country_in(text: str, country: str, aliases: Mapping[str, Iterable[str]]) -> bool:
-    """The text names the country: a labelled alias, or its name or demonym in any of the three languages
-    (CLDR territory names: Persian «اندونزی» is Indonesia although no label spells it)."""
-    return country_in(text, country, aliases) or country_mentioned(text, country)
 
 
 def score_evidence(
