@@ -277,16 +277,17 @@ class ContextBuilder:
             self._summaries[doc_id] = load_summary(self.home, doc_id) if self.home is not None else None
         return self._summaries[doc_id]
 
-    def renderings(self, doc_id: str) -> dict[str, str]:
-        """The article's people named in Arabic script → their English rendering, from its verified visit
-        summary (participants carry the name as written and as transliterated); empty without one."""
+    def renderings(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The articles' people named in Arabic script → their English rendering, from their verified visit
+        summaries (participants carry the name as written and as transliterated); empty without any."""
         out: dict[str, str] = {}
-        for p in (self.summary(doc_id) or {}).get("participants") or []:
-            if not isinstance(p, dict):
-                continue
-            original, name = p.get("name_original") or "", p.get("name") or ""
-            if _ARABIC_SCRIPT.search(original) and name and not _ARABIC_SCRIPT.search(name):
-                out[original] = name
+        for doc_id in dict.fromkeys(doc_ids):
+            for p in (self.summary(doc_id) or {}).get("participants") or []:
+                if not isinstance(p, dict):
+                    continue
+                original, name = p.get("name_original") or "", p.get("name") or ""
+                if _ARABIC_SCRIPT.search(original) and name and not _ARABIC_SCRIPT.search(name):
+                    out[original] = name
         return out
 
     def label(self, doc_id: str, language: str) -> str | None:
@@ -315,6 +316,7 @@ class ContextBuilder:
         chosen: dict[str, list[str]] = {}
         seen_words: list[set[str]] = []
         facts: dict[str, list[tuple[str, list[str]]]] = {}
+        glosses: dict[str, str] = {}  # sentence id → its English gloss line, when the answer needs one
         summaries_used: list[str] = []
         used = 0
 
@@ -329,7 +331,8 @@ class ContextBuilder:
                 return False  # a near-duplicate (news repeats its lead) adds tokens, not facts
             cost = _estimate_tokens(s.text[:MAX_SENTENCE_CHARS], doc.language)
             if _needs_gloss(doc.language, language):
-                cost += _estimate_tokens(gloss_line(s.text, doc.language, self.renderings(doc_id)))
+                glosses[sid] = gloss_line(s.text, doc.language, self.renderings([doc_id]))
+                cost += _estimate_tokens(glosses[sid])
             if used + cost > TOKEN_BUDGET and (used > 0 and not force):
                 return False
             chosen[doc_id].append(sid)
@@ -383,9 +386,8 @@ class ContextBuilder:
                 if len(text) > MAX_SENTENCE_CHARS:
                     text = text[:MAX_SENTENCE_CHARS] + "…"
                 lines.append(f"[{number}] {text}")
-                if _needs_gloss(doc.language, language) and \
-                        (g := gloss_line(s.text, doc.language, self.renderings(doc_id))):
-                    lines.append(g)
+                if glosses.get(sid):
+                    lines.append(glosses[sid])
             fact_parts = []
             for line, ev in facts.get(doc_id, []):
                 refs = sorted({numbers[e] for e in ev if e in numbers})
@@ -445,14 +447,6 @@ def add_renderings(text: str, renderings: Mapping[str, str]) -> str:
             end = at + len(name)
             text = f"{text[:end]} ({original}){text[end:]}"
     return text
-
-
-def _renderings(cited: Iterable[int], ctx: Context, builder: ContextBuilder) -> dict[str, str]:
-    """Arabic-script names of the cited articles' people → their English rendering (ContextBuilder.renderings)."""
-    out: dict[str, str] = {}
-    for doc_id in dict.fromkeys(ctx.shown[n].doc_id for n in cited if n in ctx.shown):
-        out |= builder.renderings(doc_id)
-    return out
 
 
 def _known_words(phrase: str) -> bool:
@@ -911,17 +905,19 @@ class AnswerEngine:
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
         if language == "en":
-            groups = [(label, [replace(c, text=add_renderings(c.text, _renderings(c.cited, ctx, builder)))
-                               for c in kept]) for label, kept in groups]
+            def rendered(c: ClaimCheck) -> ClaimCheck:
+                cited_docs = (ctx.shown[n].doc_id for n in c.cited if n in ctx.shown)
+                return replace(c, text=add_renderings(c.text, builder.renderings(cited_docs)))
+
+            groups = [(label, [rendered(c) for c in kept]) for label, kept in groups]
         return result(*compose(groups, ctx))
 
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False
                 ) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives)."""
-        renderings = {k: v for doc_id in ctx.docs for k, v in builder.renderings(doc_id).items()}
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
-                            self._embed if self.use_embed else None, renderings)
+                            self._embed if self.use_embed else None, builder.renderings(ctx.docs))
         kept: list[ClaimCheck] = []
         for attempt in range(2):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
