@@ -268,7 +268,6 @@ def word_dates(text: str) -> list[DateMention]:
     return found
 
 
-
 def document_date(text: str) -> DateMention | None:
     """The document's date: the first full (day-precise) date in the text, else the first date."""
     dates = find_dates(text)

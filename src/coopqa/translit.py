@@ -162,14 +162,14 @@ def mentions(text: str, name: str) -> bool:
 _ROMAN = {
     "ا": "a", "ب": "b", "پ": "p", "ت": "t", "ث": "s", "ج": "j", "چ": "ch", "ح": "h", "خ": "kh", "د": "d",
     "ذ": "z", "ر": "r", "ز": "z", "ژ": "zh", "س": "s", "ش": "sh", "ص": "s", "ض": "z", "ط": "t", "ظ": "z",
-    "ع": "", "غ": "gh", "ف": "f", "ق": "gh", "ک": "k", "گ": "g", "ل": "l", "م": "m", "ن": "n", "ه": "h",
+    "غ": "gh", "ف": "f", "ق": "gh", "ک": "k", "گ": "g", "ل": "l", "م": "m", "ن": "n", "ه": "h",
     "ء": "",
 }
 
 
 def romanize(name: str) -> str:
     """A name in Arabic or Persian script in Latin letters, word by word, capitalised ('هاسمیک آواکیان' →
-    'Hasmik Avakian'): for a name a model could not transliterate; Latin text is returned unchanged."""
+    'Hasmik Avakyan'): for a name a model could not transliterate; Latin text is returned unchanged."""
     if not _ARABIC_SCRIPT.search(name):
         return name
     out = []
