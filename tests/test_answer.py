@@ -487,16 +487,23 @@ def test_how_many_question_needs_a_number(coop):
 
 
 @pytest.mark.parametrize(("question", "kind"), [
-    ("How many films?", "number"), ("What budget was agreed for the film?", "number"),
-    ("كم فيلما إيرانيا سيدبلج سنويا؟", "number"), ("ما حجم التمويل؟", "number"), ("چند نفر شرکت کردند؟", "number"),
-    ("بودجه کارگاه چقدر بود؟", "number"), ("On what date did the delegation arrive?", "date"),
+    ("How many films?", "number"), ("What budget was agreed for the film?", "money"),
+    ("كم فيلما إيرانيا سيدبلج سنويا؟", "number"), ("ما حجم التمويل؟", "money"), ("چند نفر شرکت کردند؟", "number"),
+    ("بودجه کارگاه چقدر بود؟", "money"), ("How much funding will Iran commit?", "money"),
+    ("أي دورة حضرها الوفد وبكم فيلما؟", "number"), ("On what date did the delegation arrive?", "date"),
     ("في أي تاريخ التقى خزاعي السفير؟", "date"), ("رئیس فیلمخانه چه روزی دیدار کرد؟", "date"),
     ("Which country's ambassador met Khazaei?", "country"), ("سفير أي دولة التقى رئيس منظمة السينما؟", "country"),
     ("In which year was the MoU signed?", "date"), ("في أي عام وقعت المذكرة؟", "date"),
     ("Who heads Uzbekkino?", "person"), ("Which Iranian official received Karimov?", "person"),
-    ("Whom did the ambassador meet?", "person"),
-    ("When is the MoU expected to be signed?", None), ("Who is Israfil Kaliji?", None),
-    ("Which areas of cooperation did Khazaei propose?", None), ("من هو رئيس منظمة السينما؟", None),
+    ("Whom did the ambassador meet?", "person"), ("Who is the head of Uzbekkino?", "person"),
+    ("من هو رئيس منظمة السينما؟", "person"), ("من وقع المذكرة عن الجانب السوري؟", "person"),
+    ("رئیس ازبک‌کینو کیست؟", "person"), ("نام دو مدرس ایرانی چیست؟", "person"),
+    ("What are the names of the two Iranian trainers?", "person"),
+    ("Which Iranian festival will the delegation attend?", "title"), ("What are the titles of the films?", "title"),
+    ("إلى أي مهرجان إيراني سيدعى صناع الأفلام؟", "title"), ("نخستین فیلم‌های ایرانی که دوبله می‌شوند کدامند؟", "title"),
+    ("When is the MoU expected to be signed?", None), ("Who is Israfil Kaliji?", None), ("من هو خزاعي؟", None),
+    ("Which areas of cooperation did Khazaei propose?", None), ("Which kinds of films does the MoU cover?", None),
+    ("What did the festival director offer?", None), ("هفته فیلم ایران در کدام شهر گشایش یافت؟", None),
 ])
 def test_answer_type_of_questions(question, kind):
     assert answer_mod.answer_type(question) == kind
@@ -517,6 +524,37 @@ def test_answer_types_are_checked():
     assert ok("person", ["محمد خزاعي (Mohammad Khazaei)."], "Who heads Iran's Cinema Organization?")
     assert not ok("person", ["Iran and Kazakhstan signed it."], "Who signed the Iran–Kazakhstan MoU?")
     assert not ok("person", ["Karimov met the head of the library."], "Whom did Karimov meet?")
+
+
+def test_amounts_titles_and_native_names_are_checked():
+    """An amount needs a currency, a count is no duration, a title is quoted or a capitalised name (or in
+    Arabic script a name after «مهرجان»), and an Arabic-script answer to a "who" question names one of the
+    context's people (by their last two words) — when the context knows any."""
+    ok = answer_mod.states_answer_type
+    assert ok("money", ["a budget of 10 million dollars"], "q") and ok("money", ["بودجه ۵ میلیارد تومان بود"], "q")
+    assert not ok("money", ["۳۰ فیلمساز در کارگاه شرکت کردند"], "q") and not ok("money", ["ten films a year"], "q")
+    assert not ok("number", ["a five-day workshop for young Cuban filmmakers"], "How many filmmakers attended?")
+    assert ok("number", ["a five-day workshop"], "How many days did it last?")
+    assert ok("number", ["کارگاه سه روزه با حضور ۳۰ فیلمساز"], "چند نفر شرکت کردند؟")
+    q = "Which festival will the delegation attend?"
+    assert ok("title", ["The delegation will attend the Fajr Film Festival."], q)
+    assert ok("title", ["It opened with «Children of Heaven»."], q)
+    assert not ok("title", ["The Chinese delegation will attend an upcoming Iranian film festival in Tehran."], q)
+    assert ok("title", ["سيدعى صناع أفلام تونسيون إلى مهرجان فجر السينمائي الدولي"], "إلى أي مهرجان إيراني؟")
+    assert not ok("title", ["الفنون في المسابقة الرسمية هي قصيران"], "ما عنوانا الفيلمين الإيرانيين القصيرين؟")
+    people = ["جوزيف عيد", "حميد رضا صادقي نيا"]
+    q = "من هو المسؤول الإيراني الرفيع المتوقع أن يزور بيروت؟"
+    assert not ok("person", ["المسؤول المتوقع أن يزور بيروت هو رفيع عيد"], q, people)
+    assert ok("person", ["وقع المذكرة صادقي نيا"], q, people) and ok("person", ["وقعها فلان"], q, [])
+
+
+def test_amounts_need_their_units_in_the_cited_sentence():
+    """«عشرة أفلام» states the number 10 but no amount: "10 million dollars" is not stated there."""
+    text = "تنص المذكرة على دبلجة عشرة أفلام إيرانية سنويا إلى العربية"
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "ar")}, "What is the budget?")
+    assert v._entities_missing("The budget is 10 million dollars.", text) == ["dollar", "million"]
+    assert v._entities_missing("It dubs ten films a year.", text) == []
+    assert v._entities_missing("$2 million", "a budget of two million US dollars") == []
 
 
 COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و کورمانبیک ژوماگالی"
