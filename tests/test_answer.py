@@ -392,6 +392,23 @@ def test_cut_off_reply_is_retried_and_a_dead_server_is_an_error(coop):
         ask(coop, Q_KARIMOV, dead)
 
 
+def test_cut_off_reply_keeps_its_complete_claims(coop):
+    """A reply cut off at max_tokens after a complete claim is verified like any other (no second call); the
+    unfinished claim is not used."""
+    from coopqa.model_files import ModelOutputError
+
+    def cut_off(user):
+        n = number_of(user, "has visited")
+        raise ModelOutputError("hit max_tokens", partial=(
+            '{\n  "claims": [\n    {\n      "text": "Anar Karimov visited the Iranian Film and Audiovisual '
+            f'Organization.",\n      "sources": [\n        {n}\n      ]\n    }},\n    {{\n      "text": "Anar Kari'))
+
+    result, llm, _ = ask(coop, Q_KARIMOV, cut_off)
+    assert len(llm.calls) == 1 and not result["abstained"], result
+    assert "Karimov" in result["answer"] and len(result["citations"]) == 1
+    assert answer_mod.salvage('{"claims": [{"text": "Anar Kari') is None
+
+
 def test_cli_ask_json_and_text(seed_copy, monkeypatch):
     from coopqa import cli
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from rapidfuzz.fuzz import ratio
 
 from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present
@@ -159,6 +159,25 @@ class ModelAnswer(BaseModel):
 
     claims: list[Claim] = Field(min_length=1, max_length=5)
     answered: bool = Field(description="false when the sentences do not answer the question")
+
+
+def salvage(partial: str) -> ModelAnswer | None:
+    """The complete claims of a reply cut off at max_tokens ('{"claims": [{…}, {…}, {"text": "…'), as an
+    answer to verify like any other; None when no claim was complete. A small model that runs on repeats
+    itself after its first claims, which are then not lost to a second call."""
+    start = partial.find("[", partial.find('"claims"'))
+    if start < 0:
+        return None
+    decoder, i, claims = json.JSONDecoder(), start + 1, []
+    while True:
+        while i < len(partial) and partial[i] in " \t\r\n,":
+            i += 1
+        try:
+            value, i = decoder.raw_decode(partial, i)
+            claims.append(Claim.model_validate(value))
+        except (ValueError, ValidationError):
+            break
+    return ModelAnswer(claims=claims, answered=True) if claims else None
 
 
 # ------------------------------------------------------------------------------------------ context
@@ -1049,18 +1068,13 @@ class AnswerEngine:
 
     def _generate(self, question: str, ctx: Context, language: str, *, retry: bool, trace: AskTrace,
                   on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> ModelAnswer | None:
-        from pydantic import ValidationError
-
         from coopqa.model_files import LLMError, ModelOutputError
 
         messages = build_messages(question, ctx, language, retry=retry, per_article=per_article)
         try:
             reply = None
             if on_draft is not None:
-                try:
-                    reply = self._stream(messages, on_draft)
-                except ValidationError:
-                    reply = None  # a cut-off stream: ask again without streaming
+                reply = self._stream(messages, on_draft)
                 stats = getattr(self.llm, "last", None)
                 trace.llm_calls.append(stats.as_dict() if hasattr(stats, "as_dict") else {})
                 if reply is not None:
@@ -1068,15 +1082,17 @@ class AnswerEngine:
             reply = self.llm.extract(messages, ModelAnswer, max_tokens=ANSWER_MAX_TOKENS, max_retries=1)
         except LLMError as exc:
             trace.llm_calls.append({"error": str(exc)})
+            if isinstance(exc, ModelOutputError) and exc.partial:
+                return salvage(exc.partial)  # cut off at max_tokens: its complete claims
             if retry or isinstance(exc, ModelOutputError):
-                return None  # an unusable reply (cut off, invalid) is no answer; the server failing is an error
+                return None  # an unusable reply (invalid) is no answer; the server failing is an error
             raise
         stats = getattr(self.llm, "last", None)
         trace.llm_calls.append(stats.as_dict() if hasattr(stats, "as_dict") else {})
         return reply
 
 
-    def _stream(self, messages: list[dict[str, str]], on_draft: Callable[[str], None]) -> ModelAnswer:
+    def _stream(self, messages: list[dict[str, str]], on_draft: Callable[[str], None]) -> ModelAnswer | None:
         """The structured answer through a streamed chat call under the same JSON-schema constraint, showing
         the claims' text to `on_draft` as the tokens arrive."""
         schema = ModelAnswer.model_json_schema()
@@ -1089,7 +1105,10 @@ class AnswerEngine:
         for piece in chunks:
             buffer += piece
             draft.feed(buffer)
-        return ModelAnswer.model_validate_json(buffer)
+        try:
+            return ModelAnswer.model_validate_json(buffer)
+        except ValidationError:
+            return salvage(buffer)  # cut off at max_tokens: its complete claims (None: ask without streaming)
 
 
 class DraftTracker:

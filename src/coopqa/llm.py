@@ -284,12 +284,20 @@ def _as_llm_error(exc: BaseException, *, base_url: str, timeout: float, what: st
                             + (tried if _retryable(e.status_code) else ""))
         if isinstance(e, IncompleteOutputException):
             return ModelOutputError(f"the model's {what} hit max_tokens={max_tokens} before it was complete; "
-                            "raise max_tokens or shorten the input")
+                                    "raise max_tokens or shorten the input", _content(e.last_completion))
     if isinstance(exc, InstructorRetryException):
         last = exc.failed_attempts[-1].exception if exc.failed_attempts else exc
         return ModelOutputError(f"the model's output was not a valid {what} after {exc.n_attempts} attempt(s): "
                         f"{_describe(last)}")
     return LLMError(f"LLM call failed ({type(exc).__name__}): {_one_line(exc)}")
+
+
+def _content(completion: Any) -> str | None:
+    """The message text of a chat completion, or None."""
+    try:
+        return completion.choices[0].message.content
+    except (AttributeError, IndexError, TypeError):
+        return None
 
 
 # --------------------------------------------------------------------------------------------- cache

@@ -29,7 +29,12 @@ class LLMError(RuntimeError):
 
 
 class ModelOutputError(LLMError):
-    """The model answered, but its output was unusable: cut off at max_tokens or invalid after retries."""
+    """The model answered, but its output was unusable: cut off at max_tokens or invalid after retries.
+    `partial` is the text of a reply cut off at max_tokens, when there was one."""
+
+    def __init__(self, message: str, partial: str | None = None):
+        super().__init__(message)
+        self.partial = partial
 
 
 class ModelError(LLMError):
