@@ -501,6 +501,7 @@ def test_how_many_question_needs_a_number(coop):
     result, llm, engine = ask(coop, q, lambda u: claims(
         ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [number_of(u, KARIMOV)])))
     assert result["abstained"] and any("asks for a number" in c.reason for c in engine.last_trace.checks)
+    assert len(llm.calls) == 1  # a supported answer of the wrong kind is not asked again
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -574,6 +575,15 @@ def test_amounts_need_their_units_in_the_cited_sentence():
     assert v._entities_missing("$2 million", "a budget of two million US dollars") == []
 
 
+def test_a_claimed_year_must_be_stated():
+    """«December 11» does not state "December 11, 2022"; a full date in any script and calendar does."""
+    v = answer_mod.Verifier({}, "When was the MoU signed?")
+    assert v._entities_missing("It was signed on December 11, 2022.", "signed on December 11, during a visit") == [
+        "December 11, 2022"]
+    assert v._entities_missing("It was signed on December 11, 2024.", "signed on December 11, 2024 in Astana") == []
+    assert v._entities_missing("They met on 12 October 2024.", "روز شنبه بیست و یکم مهر ماه هزار و چهارصد و سه") == []
+
+
 COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و کورمانبیک ژوماگالی"
 MOU_SIGNED = "The memorandum of understanding, signed in the Kazakh capital"
 
@@ -621,3 +631,11 @@ def test_citations_completed_with_the_sentence_that_carries_the_rest_and_pruned_
     assert c.supported and c.cited == [1, 2]
     c = v.check("It covers joint production of feature films and animation.", [1, 3])
     assert c.supported and c.cited == [1]
+
+
+def test_a_negative_fact_is_an_answer_but_a_silent_source_is_not():
+    """"No date has been set" answers "Has a date been set?"; "No date is mentioned" says the sentences are
+    silent (the model's "not answered" in disguise) and is dropped."""
+    assert not answer_mod.is_negative("No date has been set for the signing.")
+    assert answer_mod.is_negative("No specific date was given.") and answer_mod.is_negative("No mention of a budget.")
+    assert answer_mod.is_negative("The sentences do not say.") and answer_mod.is_negative("لم يذكر الخبر ذلك")

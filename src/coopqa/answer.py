@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 from rapidfuzz.fuzz import ratio
 
-from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present
+from coopqa.citations import countries_in, country_mentioned, date_matches, english_country, overlap, present
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
 from coopqa.quantities import counts, numbers, states_amount, units
@@ -86,10 +86,12 @@ _GENERIC_CAPITALISED = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december corpus iranian arabic persian english".split()
 )
-# Claims that only say the information is missing ("not answered" in disguise).
+# Claims that only say the information is missing ("not answered" in disguise) — about the sources, not the
+# world: "No date is mentioned" is one, "No date has been set" answers "Has a date been set?".
 _NEGATIVE = re.compile(
     r"(does not|do not|did not|doesn't|don't|didn't) (say|mention|specify|state|give|name|provide|indicate)|"
-    r"not (mentioned|specified|stated|given|provided|named|indicated|known)|no (information|mention|date)|"
+    r"not (mentioned|specified|stated|given|provided|named|indicated|known)|no (information|mention)\b|"
+    r"no( \w+){1,2} (is|was|are|were|has been|have been) (mentioned|specified|stated|given|provided|named|indicated)|"
     r"لم (ي|ت)(ذكر|حدد|شر|تطرق)|لا (ي|ت)(ذكر|حدد)|غير (مذكور|محدد|معروف)|"
     r"ذکر نشده|مشخص نشده|اشاره\u200c?ای نشده|اشاره نشده|نمی\u200c?(گوید|گویند)|نیامده",
     re.IGNORECASE,
@@ -632,8 +634,10 @@ class Verifier:
             if not country_mentioned(cited_text, english_country(code), concepts=True):
                 missing.append(english_country(code))
         for d in find_dates(claim):
-            if not (date_in(cited_text, d.iso, d.text) or _present_in(d.text, self.question)):
-                missing.append(d.text)
+            if _present_in(d.text, self.question):
+                continue
+            if not (present(d.text, cited_text) or any(date_matches(m.iso, d.iso) for m in find_dates(cited_text))):
+                missing.append(d.text)  # one mention with the year: "December 11" does not state "December 11, 2022"
         cited_numbers = numbers(cited_text)
         # Number words under 3 are everyday words ("one of", "the two sides", Arabic duals have none).
         missing += [n for n in numbers(claim, words_from=3, skip_dates=True)
@@ -944,7 +948,8 @@ class AnswerEngine:
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False
                 ) -> list[ClaimCheck]:
-        """The verified claims of the model's answer over `ctx` (one regeneration when none survives)."""
+        """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
+        they hold but are not the kind of thing the question asks for)."""
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, builder.renderings(ctx.docs))
         kept: list[ClaimCheck] = []
@@ -958,7 +963,7 @@ class AnswerEngine:
             kept = [c for c in checks if c.supported and not is_negative(c.text)]
             if kept and not states_answer_type(kind, [c.text for c in kept], question, verifier.renderings):
                 trace.checks.append(ClaimCheck("(answer)", [], False, f"the question asks for a {kind}; none given"))
-                kept = []
+                return []  # supported, but not what was asked: abstain (asking again mostly restates it; measured)
             if kept or not reply.answered or not reply.claims:
                 break  # answered, or the model says the sentences do not answer: no second try
         return kept
