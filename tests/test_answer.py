@@ -639,3 +639,33 @@ def test_a_negative_fact_is_an_answer_but_a_silent_source_is_not():
     assert not answer_mod.is_negative("No date has been set for the signing.")
     assert answer_mod.is_negative("No specific date was given.") and answer_mod.is_negative("No mention of a budget.")
     assert answer_mod.is_negative("The sentences do not say.") and answer_mod.is_negative("لم يذكر الخبر ذلك")
+
+
+def test_a_claim_that_only_restates_the_question_needs_its_words_stated():
+    """"Yes, a date has been set" adds nothing to the question: a sentence in another script that is merely
+    similar (here: identical vectors) does not support it; a claim with content of its own may still pass on
+    similarity."""
+    import numpy as np
+
+    text = "واتفق الطرفان على توقيع المذكرة في الربيع المقبل من دون تحديد موعد"
+    shown = {1: answer_mod.Shown(1, "d:s1", "d", text, "ar")}
+
+    def same(texts):
+        return np.ones((len(texts), 4), dtype=np.float32) / 2.0
+
+    v = answer_mod.Verifier(shown, "Has a date been set to sign the MoU?", same, same)
+    assert not v.check("Yes, a date has been set to sign the MoU.", [1]).supported
+    assert v.check("The sides agreed to sign it next spring.", [1]).supported
+
+
+def test_a_yes_or_no_that_restates_the_question_must_match_the_sentences_polarity():
+    shown = {1: answer_mod.Shown(1, "d:s1", "d", "The two sides agreed to sign the MoU later, without setting a "
+                                 "date.", "en"),
+             2: answer_mod.Shown(2, "d:s2", "d", "No date has been set for the signing.", "en"),
+             3: answer_mod.Shown(3, "e:s1", "e", "The memorandum was signed in Astana on Monday.", "en")}
+    v = answer_mod.Verifier(shown, "Has a date been set to sign the MoU?")
+    assert not v.check("Yes, a date has been set to sign the MoU.", [1]).supported
+    assert v.check("No date has been set for the signing.", [2]).supported
+    v = answer_mod.Verifier(shown, "Was the memorandum signed?")
+    assert v.check("Yes, the memorandum was signed.", [3]).supported
+    assert not v.check("No, the memorandum was not signed.", [3]).supported

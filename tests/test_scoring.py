@@ -319,3 +319,13 @@ def test_citation_support_accepts_a_country_named_in_persian_or_arabic() -> None
                                             {"name": "Malaysia", "evidence": ["d:s1"]}]}
     score = score_evidence(summary, {"d:s1": "کارگاه با حضور فیلمسازان سینمای اندونزی در جاکارتا برگزار شد."})
     assert score.facts == 2 and score.supported == 1
+
+
+def test_a_yes_or_no_answer_is_matched_as_that_word() -> None:
+    """Expected "No": "Yes, a date has been set" is wrong although a name match finds "No"-like words in it."""
+    from coopqa.scoring import GoldQuestion, score_answer
+
+    gold = GoldQuestion("Has a date been set to sign the MoU?", None, "en", ["No", "no date has been set"], [])
+    assert not score_answer({"answer": "Yes, a date has been set to sign the MoU [1]."}, gold, DOCS).correct
+    assert score_answer({"answer": "No date has been set for the signing [1]."}, gold, DOCS).correct
+    assert score_answer({"answer": "No, not yet [1]."}, gold, DOCS).correct

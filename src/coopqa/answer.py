@@ -30,7 +30,7 @@ from coopqa.citations import countries_in, country_mentioned, date_matches, engl
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
 from coopqa.quantities import counts, numbers, states_amount, units
-from coopqa.text import detect_language, fold_digits, normalize, tokens
+from coopqa.text import detect_language, fold_digits, negated, normalize, tokens
 from coopqa.translit import latinize, names_match
 from coopqa.types import LANGUAGES, SCHEMA_VERSION, CoopqaError, Document, sentence_number
 
@@ -129,6 +129,7 @@ _TITLE_HEADS = frozenset(normalize(w) for w in "مهرجان المهرجان ج
 _NAMED_CONCEPTS = ("c:org:", "c:city:", "c:place:", "c:theme:")
 # Yes/no questions, whose answer may add nothing but a negation to the question's words.
 _YES_NO = re.compile(r"(is|are|was|were|has|have|had|did|does|do|will|would|can|could)\b|هل\b|ا?یا\b")
+_YES_NO_WORDS = frozenset(normalize(w) for w in "yes no نعم كلا بلى بله خیر آری".split())
 _BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 
 
@@ -670,7 +671,7 @@ class Verifier:
         # Names the cited text states in any script (checked by _entities_missing) are stated words here too:
         # 'Mohammad Khazaei' shares no surface word with 'محمد خزاعي'.
         names = {w for n in _latin_names(claim) if self._name_in(n, cited_text) for w in tokens(n)}
-        novel = " ".join(w for w in novel.split() if w not in names)
+        novel = " ".join(w for w in novel.split() if w not in names and w not in _YES_NO_WORDS)
         rest = " ".join(w for w in tokens(claim) if w not in names)
 
         def scores(text: str) -> tuple[float, float]:
@@ -682,8 +683,14 @@ class Verifier:
         why = f"answer overlap {n_all:.2f}, premise overlap {p_all:.2f}"
         anchored = any(p >= MIN_PREMISE_OVERLAP and n >= MIN_ANCHOR_NOVEL
                        for p, n in map(scores, (s.text for s in cited)))
+        if not novel.strip() and negated(claim) != negated(cited_text):
+            # It only restates the question ("Yes, a date was set"): its words are there whatever the answer,
+            # so the polarity must be too ("… without setting a date" answers no).
+            return False, why + ", opposite polarity"
         if anchored and n_all >= MIN_NOVEL_OVERLAP and total >= MIN_OVERLAP:
             return True, why
+        if not novel.strip():
+            return False, why  # a restated question: similarity is no support
         claim_script = _is_arabic_script(_ARABIC_RUN.sub(" ", claim))
         other_script = [s for s in cited if _is_arabic_script(s.text) != claim_script]
         if not other_script or self.embed is None:

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from coopqa.citations import COUNTRY_ALIASES, canonical_country, date_matches, states  # noqa: F401 (re-exported)
+from coopqa.citations import COUNTRY_ALIASES, canonical_country, date_matches, present, states  # noqa: F401 (re-exported)
 from coopqa.citations import agreement_in as _agreement_in
 from coopqa.citations import country_stated as _country_in
 from coopqa.citations import date_in as _date_in
 from coopqa.citations import org_in as _org_in
 from coopqa.labels import CrossDocItem, Label, RetrievalQuery
-from coopqa.text import normalize, tokens
+from coopqa.text import negated, normalize, tokens
 from coopqa.translit import names_match
 from coopqa.types import Document
 
@@ -377,6 +377,14 @@ class AnswerScore:
     uncovered: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, support text)
 
 
+def _states_answer(text: str, expected: Sequence[str]) -> bool:
+    """The answer text states one of the expected answers, with the same polarity ("no date has been set" is
+    not stated by "a date has been set"); a bare "Yes"/"No" only as that word (a name match in any script
+    would find "No" in "now" or «نو»)."""
+    return any((present(v, text) if normalize(v) in ("yes", "no") else states(text, v)) and negated(v) <= negated(text)
+               for v in expected)
+
+
 def score_answer(answer: dict | None, gold: GoldQuestion, docs: Mapping[str, Document]) -> AnswerScore:
     """Accuracy, citation recall/precision or abstention of one answer (None: the question went unasked)."""
     answer = answer or {}
@@ -393,7 +401,7 @@ def score_answer(answer: dict | None, gold: GoldQuestion, docs: Mapping[str, Doc
     uncovered = [(doc_id, s) for doc_id, s, ids in required if not ids or not ids <= set(cited)]
     relevant = set().union(*(ids for _, _, ids in required))
     return AnswerScore(
-        answerable=True, correct=not abstained and states(_MARKER.sub(" ", text), *gold.expected),
+        answerable=True, correct=not abstained and _states_answer(_MARKER.sub(" ", text), gold.expected),
         expected=gold.expected[0], supports=len(required), covered=len(required) - len(uncovered), citations=len(cited),
         relevant=sum(c in relevant for c in cited), uncovered=uncovered, **base,
     )

@@ -100,3 +100,13 @@ def detect_language(text: str) -> str:
     # Arabic text has almost no پ چ ژ گ ی ک; Persian uses ی/ک throughout.
     score = persian_letters / max(arabic, 1) * 50 + fa_words - ar_words
     return "fa" if score > 1 else "ar"
+
+
+_NEGATION = re.compile(
+    r"\b(no|not|never|without|none|nor|yet to)\b|n't\b|(^|\s)(لا|لم|لن|لیس|لیست|دون|بدون|غیر|عدم|نه|هنوز)(\s|$)|"
+    r"(^|\s)(نمی|نشد|نشده|نکرد|نکرده|ندارد|نداشت|نیست|نبود|نخواهد)")
+
+
+def negated(text: str) -> bool:
+    """The text holds a negation (English, Arabic, Persian): not, no, without, «لم», «دون», «نشده», …"""
+    return bool(_NEGATION.search(normalize(text)))
