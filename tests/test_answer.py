@@ -564,6 +564,7 @@ def test_amounts_titles_and_native_names_are_checked():
     q = "من هو المسؤول الإيراني الرفيع المتوقع أن يزور بيروت؟"
     assert not ok("person", ["المسؤول المتوقع أن يزور بيروت هو رفيع عيد"], q, people)
     assert ok("person", ["وقع المذكرة صادقي نيا"], q, people) and ok("person", ["وقعها فلان"], q, [])
+    assert ok("person", ["تفاهم‌نامه را عباس صالحی امضا کرد"], "چه کسی تفاهم‌نامه را امضا کرد؟", ["Abbas Salehi"])
 
 
 def test_amounts_need_their_units_in_the_cited_sentence():

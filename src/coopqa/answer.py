@@ -566,14 +566,15 @@ def _common_word(word: str) -> bool:
 
 def _names_a_person(text: str, question: str, names: Iterable[str]) -> bool:
     """The text names someone the question does not: a Latin name, or in Arabic script one of `names` (the
-    people the context's visit summaries list, as written; its last two words suffice) — any Arabic-script
-    answer passes when no such list is known."""
+    people the context's visit summaries list as written in the article: its last two words, or a Latin name
+    in transliteration) — any Arabic-script answer passes when no such list is known."""
     if _ARABIC_RUN.search(text):
         known = [n for n in names if not present(n, question)]
         if not known:
             return True
-        if any(present(" ".join(n.split()[-2:]), text) for n in known):
-            return True
+        if any(present(" ".join(n.split()[-2:]), text) if _ARABIC_SCRIPT.search(n) else _name_stated(n, text)
+               for n in known):
+            return True  # as written, or a Latin name transliterated ('Abbas Salehi' = «عباس صالحی»)
         if _is_arabic_script(_ARABIC_RUN.sub(" ", text)):
             return False
     asked = {w for n in _latin_names(question) for w in tokens(n)}  # 'Anar Karimov' is the asked 'Karimov'
