@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 from rapidfuzz.fuzz import ratio
 
-from coopqa.citations import countries_in, country_mentioned, date_matches, english_country, overlap, present
+from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
 from coopqa.quantities import counts, numbers, states_amount, units
@@ -487,12 +487,13 @@ def add_renderings(text: str, renderings: Mapping[str, str]) -> str:
     return text
 
 
-def _known_words(phrase: str) -> bool:
-    """Every word of a capitalised phrase is lexicon vocabulary ('Central Asian'), so it is no name."""
+def _known_words(phrase: str, *, named: bool = True) -> bool:
+    """Every word of the phrase is lexicon vocabulary ('Central Asian'), so it is no name; with `named=False`
+    the lexicon's named things (organisation, city, place, festival theme: «فجر») do not count as vocabulary."""
     from coopqa.concepts import index_terms
 
     terms = index_terms(phrase)
-    return bool(terms) and all(t.startswith("c:") for t in terms)
+    return bool(terms) and all(t.startswith("c:") and (named or not t.startswith(_NAMED_CONCEPTS)) for t in terms)
 
 
 def _lowercase_in(word: str, text: str) -> bool:
@@ -552,16 +553,9 @@ def _names_a_title(text: str, question: str) -> bool:
         if len(words) >= 2 and any(normalize(w) not in asked and not countries_in(w, concepts=False) for w in words):
             return True
     words = tokens(text)
-    return any(w in _TITLE_HEADS and nxt not in asked and nxt not in _stopwords() and not _common_word(nxt)
+    return any(w in _TITLE_HEADS and nxt not in asked and nxt not in _stopwords()
+               and not _known_words(nxt, named=False)
                for w, nxt in zip(words, words[1:], strict=False))
-
-
-def _common_word(word: str) -> bool:
-    """The word is lexicon vocabulary other than a named thing (organisation, city, place, festival theme)."""
-    from coopqa.concepts import index_terms
-
-    terms = index_terms(word)
-    return bool(terms) and all(t.startswith("c:") and not t.startswith(_NAMED_CONCEPTS) for t in terms)
 
 
 def _names_a_person(text: str, question: str, names: Iterable[str]) -> bool:
@@ -638,7 +632,7 @@ class Verifier:
         for d in find_dates(claim):
             if _present_in(d.text, self.question):
                 continue
-            if not (present(d.text, cited_text) or any(date_matches(m.iso, d.iso) for m in find_dates(cited_text))):
+            if not date_in(cited_text, d.iso, d.text, own_year=True):
                 missing.append(d.text)  # one mention with the year: "December 11" does not state "December 11, 2022"
         cited_numbers = numbers(cited_text)
         # Number words under 3 are everyday words ("one of", "the two sides", Arabic duals have none).
@@ -684,13 +678,14 @@ class Verifier:
         why = f"answer overlap {n_all:.2f}, premise overlap {p_all:.2f}"
         anchored = any(p >= MIN_PREMISE_OVERLAP and n >= MIN_ANCHOR_NOVEL
                        for p, n in map(scores, (s.text for s in cited)))
-        if not novel.strip() and negated(claim) != negated(cited_text):
+        restates = not novel.strip()  # nothing but the question's words (a yes/no answer)
+        if restates and negated(claim) != negated(cited_text):
             # It only restates the question ("Yes, a date was set"): its words are there whatever the answer,
             # so the polarity must be too ("… without setting a date" answers no).
             return False, why + ", opposite polarity"
         if anchored and n_all >= MIN_NOVEL_OVERLAP and total >= MIN_OVERLAP:
             return True, why
-        if not novel.strip():
+        if restates:
             return False, why  # a restated question: similarity is no support
         claim_script = _is_arabic_script(_ARABIC_RUN.sub(" ", claim))
         other_script = [s for s in cited if _is_arabic_script(s.text) != claim_script]

@@ -140,11 +140,12 @@ def country_in(text: str, country: str, extra: Mapping[str, Iterable[str]] | Non
     return any(present(f, text) for f in forms) or mentions(text, country)
 
 
-def date_in(text: str, date: str, date_text: str | None = None) -> bool:
-    """The text states the date: its `date_text`, or a date mention at least as precise as the ISO `date`."""
+def date_in(text: str, date: str, date_text: str | None = None, *, own_year: bool = False) -> bool:
+    """The text states the date: its `date_text`, or a date mention at least as precise as the ISO `date`
+    (a day-month mention takes the date's year, unless `own_year`: "December 11" then states no year)."""
     if date_text and present(date_text, text):
         return True
-    year = int(date[:4]) if date[:4].isdigit() else None
+    year = int(date[:4]) if date[:4].isdigit() and not own_year else None
     return any(date_matches(m.iso, date) for m in find_dates(text, default_year=year))
 
 

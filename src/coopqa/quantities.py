@@ -8,6 +8,7 @@ workshop" states no count of people); `units` finds currency and magnitude words
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from functools import cache
 
 from coopqa.dates import find_dates
@@ -67,7 +68,7 @@ def _unit_words() -> dict[str, str]:
     return words | {w + "s": u for w, u in words.items() if w.isascii() and len(w) > 3}
 
 
-def _bare(word: str, table: dict[str, object]) -> str | None:
+def _bare(word: str, table: Container[str]) -> str | None:
     """The word, or the word without an Arabic proclitic (وثلاث = and three), when the table holds it."""
     if word in table:
         return word
@@ -79,7 +80,7 @@ def _bare(word: str, table: dict[str, object]) -> str | None:
 def number_word(word: str) -> int | None:
     """The value of a normalised number word, or None."""
     table = _number_words()
-    bare = _bare(word, table)  # type: ignore[arg-type]
+    bare = _bare(word, table)
     return table[bare] if bare is not None else None
 
 
@@ -111,10 +112,9 @@ def numbers(text: str, *, words_from: int = 1, skip_dates: bool = False) -> set[
 def counts(text: str, question: str = "") -> set[str]:
     """Numbers (3 and up, dates left out) that count something: not those bound to a unit of time
     ("five-day", «سه روزه», "two weeks"), unless the question itself names a unit of time."""
-    durations = dict.fromkeys(_DURATION)
     words = tokens(re.sub(r"(\w)-(\w)", r"\1 \2", _mask_dates(fold_digits(text))))
-    if not any(_bare(w, durations) for w in tokens(question)):
-        words = [w for w, nxt in zip(words, [*words[1:], ""], strict=True) if _bare(nxt, durations) is None]
+    if not any(_bare(w, _DURATION) for w in tokens(question)):
+        words = [w for w, nxt in zip(words, [*words[1:], ""], strict=True) if _bare(nxt, _DURATION) is None]
     return numbers(" ".join(words), words_from=3)
 
 
@@ -123,7 +123,7 @@ def units(text: str) -> set[str]:
     table = _unit_words()
     found = {u for s, u in _SYMBOLS.items() if s in text}
     for w in tokens(text):
-        bare = _bare(w, table)  # type: ignore[arg-type]
+        bare = _bare(w, table)
         if bare is not None:
             found.add(table[bare])
     return found
