@@ -64,6 +64,7 @@ MIN_OVERLAP = 0.34  # of all the claim's content words
 MIN_NOVEL_OVERLAP = 0.5  # of the words not taken from the question
 MIN_PREMISE_OVERLAP = 0.6  # of the words taken from the question
 MIN_ANCHOR_NOVEL = 0.25  # of the answer's words in the anchor sentence
+MIN_MOVED_PREMISE_OVERLAP = 0.5  # a claim re-cited to another article's sentence in its own script
 # An article is shown only when it holds at least this share of what the best retrieved article holds of the
 # question's weighted terms (IDF over the corpus): a small model copies whatever readable sentence it is given,
 # and an article about something else cannot answer the question.
@@ -658,8 +659,9 @@ class Verifier:
         the answer and one of them (the anchor) must hold a fair part of the premise and some of the
         answer, so a true fact glued to the question's premise from an unrelated sentence fails. Overlap
         is surface words or language-neutral concept terms (coopqa.citations.overlap); for a sentence in
-        another script an e5 similarity that is high and the best among all shown sentences also makes it
-        an anchor, since words cannot be compared directly there."""
+        another script than the claim, or in Arabic script, an e5 similarity that is high and the best among
+        all shown sentences also makes it an anchor, since words cannot be compared directly across scripts
+        and match poorly under Arabic and Persian inflection (clitics, broken plurals, «لقاء ثان»)."""
         cited_text = " ".join(s.text for s in cited)
         premise, novel = _split_claim(claim, self.question)
         has_premise = len(premise.split()) >= 2
@@ -687,15 +689,15 @@ class Verifier:
             return True, why
         if restates:
             return False, why  # a restated question: similarity is no support
-        claim_script = _is_arabic_script(_ARABIC_RUN.sub(" ", claim))
-        other_script = [s for s in cited if _is_arabic_script(s.text) != claim_script]
-        if not other_script or self.embed is None:
+        claim_script = _written_in_arabic_script(claim)
+        fuzzy = [s for s in cited if claim_script or _is_arabic_script(s.text)]
+        if not fuzzy or self.embed is None:
             return False, why
         claim_vec = np.asarray(self.embed([claim])[0], dtype=np.float32)
         sims = {n: float(claim_vec @ v) for n, v in self._shown_vectors().items()}
-        best_other = max(sims[s.number] for s in other_script)
-        why += f", similarity {best_other:.2f}"
-        return best_other >= MIN_EMBED_SIM and best_other >= max(sims.values()) - 0.02, why
+        best_fuzzy = max(sims[s.number] for s in fuzzy)
+        why += f", similarity {best_fuzzy:.2f}"
+        return best_fuzzy >= MIN_EMBED_SIM and best_fuzzy >= max(sims.values()) - 0.02, why
 
     def check(self, claim_text: str, sources: Iterable[int]) -> ClaimCheck:
         text = _clean_claim(claim_text)
@@ -721,26 +723,45 @@ class Verifier:
                 if not missing:
                     break
         if missing:
-            return ClaimCheck(text, cited, False, "not in the cited sentences: " + ", ".join(missing[:4]))
+            if (moved := self._sentence_stating(text, cited)) is None:
+                return ClaimCheck(text, cited, False, "not in the cited sentences: " + ", ".join(missing[:4]))
+            cited, repaired = [], [moved]  # the model cited the wrong number (see below)
         if not _split_claim(text, self.question)[1] and not _YES_NO.match(normalize(self.question)):
             return ClaimCheck(text, cited, False, "only restates the question")
         all_cited = cited + repaired
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
-        if not ok and (moved := self._neighbour_stating(text, all_cited)) is not None:
-            # A small model often cites the number next to the sentence it used: that sentence alone
-            # must pass every check the cited ones failed.
+        if not ok and (moved := self._sentence_stating(text, all_cited)) is not None:
+            # The model cited the wrong number: a sentence that states the claim alone, passing every
+            # check the cited ones failed, is cited instead.
             all_cited, repaired = [moved], [moved]
             ok, why = True, f"cited [{moved}] instead ({why})"
         if not ok:
             return ClaimCheck(text, cited, False, f"cited sentences do not state it ({why})")
         return ClaimCheck(text, self._complete(text, self._minimal(text, all_cited)), True, why, repaired)
 
-    def _neighbour_stating(self, text: str, cited: list[int]) -> int | None:
-        """A shown sentence of the same article just before or after a cited one that states the claim on
-        its own (names, countries, dates, numbers and content), or None."""
-        for n in sorted({n + d for n in cited for d in (1, -1)} - set(cited)):
-            s = self.shown.get(n)
-            if s is None or all(self.shown[c].doc_id != s.doc_id for c in cited):
+    def _sentence_stating(self, text: str, cited: list[int]) -> int | None:
+        """A shown sentence that states the claim on its own (names, countries, dates, numbers and content),
+        or None: the neighbours of a cited one first (a small model often cites the number next to the one
+        it used), then the rest of the cited articles, then the other articles, each by overlap (an answer in
+        English drawn from a Persian sentence is often cited by a number of the English article). A sentence
+        of another article in the claim's own script must also hold half the question's words the claim
+        repeats: a claim copied from another article than the one it is about, glued to the question's
+        words («ماذا بحث X مع Y؟» → «بحث X مع Y هو بحث …» + another meeting), is a small model's mix-up."""
+        premise, novel = _split_claim(text, self.question)
+        if not set(novel.split()) - _YES_NO_WORDS:
+            return None  # a claim that only restates the question ("Yes, …") says nothing to find it by
+        docs = {self.shown[c].doc_id for c in cited}
+        near = {n + d for n in cited for d in (1, -1)}
+        script = _written_in_arabic_script(text)
+
+        def order(n: int) -> tuple[int, float]:
+            tier = 0 if n in near and self.shown[n].doc_id in docs else 1 if self.shown[n].doc_id in docs else 2
+            return tier, -overlap(text, self.shown[n].text)
+
+        for n in sorted(set(self.shown) - set(cited), key=order):
+            s = self.shown[n]
+            if (s.doc_id not in docs and _is_arabic_script(s.text) == script
+                    and overlap(premise, s.text) < MIN_MOVED_PREMISE_OVERLAP):
                 continue
             if not self._entities_missing(text, s.text) and self._content_supported(text, [s])[0]:
                 return n
@@ -793,6 +814,12 @@ class Verifier:
 
 def _is_arabic_script(text: str) -> bool:
     return len(_ARABIC_SCRIPT.findall(text)) > len(re.findall("[A-Za-z]", text))
+
+
+def _written_in_arabic_script(claim: str) -> bool:
+    """The claim's own script, leaving out what it gives in brackets (a name's rendering in the other script:
+    'Ali Akbar Talabimine (علی اکبر طالبیمتین)', 'علی اکبر طالبیمتین (Ali Akbar Talabimine)')."""
+    return _is_arabic_script(re.sub(r"\([^()]*\)", " ", claim))
 
 
 def _split_claim(claim: str, question: str) -> tuple[str, str]:
