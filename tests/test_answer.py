@@ -654,6 +654,11 @@ def test_a_negative_fact_is_an_answer_but_a_silent_source_is_not():
     assert not answer_mod.is_negative("No date has been set for the signing.")
     assert answer_mod.is_negative("No specific date was given.") and answer_mod.is_negative("No mention of a budget.")
     assert answer_mod.is_negative("The sentences do not say.") and answer_mod.is_negative("لم يذكر الخبر ذلك")
+    # The same in Arabic and Persian: «no date has been set» answers; the sources not specifying it does not.
+    assert not answer_mod.is_negative("لم يحدد موعد لتوقيع المذكرة.")
+    assert not answer_mod.is_negative("زمانی برای امضای تفاهم‌نامه مشخص نشده است.")
+    for silent in ("لم تحدد المصادر موعد التوقيع.", "در متن زمان مشخص نشده است.", *answer_mod.ABSTAIN_TEXT.values()):
+        assert answer_mod.is_negative(silent), silent
 
 
 def test_a_claim_that_only_restates_the_question_needs_its_words_stated():

@@ -88,13 +88,16 @@ _GENERIC_CAPITALISED = frozenset(
     "august september october november december corpus iranian arabic persian english".split()
 )
 # Claims that only say the information is missing ("not answered" in disguise) — about the sources, not the
-# world: "No date is mentioned" is one, "No date has been set" answers "Has a date been set?".
+# world: "No date is mentioned" is one, "No date has been set" answers "Has a date been set?" — so are «لم يحدد
+# موعد» and «زمانی مشخص نشده» unless the sources are what did not specify it («لم تحدد المصادر»).
 _NEGATIVE = re.compile(
     r"(does not|do not|did not|doesn't|don't|didn't) (say|mention|specify|state|give|name|provide|indicate)|"
     r"not (mentioned|specified|stated|given|provided|named|indicated|known)|no (information|mention)\b|"
     r"no( \w+){1,2} (is|was|are|were|has been|have been) (mentioned|specified|stated|given|provided|named|indicated)|"
-    r"لم (ي|ت)(ذكر|حدد|شر|تطرق)|لا (ي|ت)(ذكر|حدد)|غير (مذكور|محدد|معروف)|"
-    r"ذکر نشده|مشخص نشده|اشاره\u200c?ای نشده|اشاره نشده|نمی\u200c?(گوید|گویند)|نیامده",
+    r"لم (ي|ت)(ذكر|شر|تطرق)|لا (ي|ت)ذكر|غير (مذكور|معروف)|"
+    r"(لم|لا) (ي|ت)حدد (ال)?(مصادر|نص|مقال|جمل)|(مصادر|نص|مقال|جمل)\S* (لم|لا) (ي|ت)حدد|"
+    r"ذکر نشده|اشاره\u200c?ای نشده|اشاره نشده|نمی\u200c?(گوید|گویند)|نیامده|"
+    r"(منابع|متن|مقاله|جمله|جملات)\S*( \S+){0,3} مشخص نشده",
     re.IGNORECASE,
 )
 # What the answer must state, by the question's form (normalised, coopqa.text.normalize); the first match.
