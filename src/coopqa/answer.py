@@ -55,6 +55,9 @@ TOKEN_BUDGET = 450
 # the question's weighted terms that the best article holds
 # (a list question would rather ask one article too many than miss one), among WIDE_CANDIDATES hits.
 WIDE_DOCS = 6
+# A question about one article is asked of the best relevant article's sentences alone, then of the next one if
+# that answers nothing: a small model given two articles answers from the one in the language it reads best.
+ARTICLES_TRIED = 2
 WIDE_MIN_RELEVANCE = 0.4
 WIDE_CANDIDATES = 60
 MAX_SENTENCE_CHARS = 600
@@ -963,10 +966,15 @@ class AnswerEngine:
             groups, ctx = self._ask_per_article(question, hits, builder, language, trace, on_draft)
         else:
             shown = hits[: k or DEFAULT_K]
-            focus = set(self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE))
-            ctx = builder.build([h for h in shown if h.doc_id in focus], language=language)
-            trace.context = ctx
-            kept = self._claims(question, ctx, builder, language, trace, answer_type(question), on_draft)
+            kept, ctx = [], Context()
+            articles = self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE)[:ARTICLES_TRIED]
+            for tried, doc_id in enumerate(articles):
+                ctx = builder.build([h for h in shown if h.doc_id == doc_id], language=language)
+                trace.context = ctx
+                kept = self._claims(question, ctx, builder, language, trace, answer_type(question), on_draft,
+                                    attempts=1 if tried else 2)
+                if kept:
+                    break
             groups = [(None, kept)] if kept else []
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
@@ -979,14 +987,14 @@ class AnswerEngine:
         return result(*compose(groups, ctx))
 
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
-                kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False
-                ) -> list[ClaimCheck]:
+                kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False,
+                attempts: int = 2) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
         they hold but are not the kind of thing the question asks for)."""
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, builder.renderings(ctx.docs))
         kept: list[ClaimCheck] = []
-        for attempt in range(2):
+        for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
                                    per_article=per_article)
             if reply is None:
