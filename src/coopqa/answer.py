@@ -67,7 +67,6 @@ MIN_OVERLAP = 0.34  # of all the claim's content words
 MIN_NOVEL_OVERLAP = 0.5  # of the words not taken from the question
 MIN_PREMISE_OVERLAP = 0.6  # of the words taken from the question
 MIN_ANCHOR_NOVEL = 0.25  # of the answer's words in the anchor sentence
-MIN_MOVED_PREMISE_OVERLAP = 0.5  # a claim re-cited to another article's sentence in its own script
 # An article is shown only when it holds at least this share of what the best retrieved article holds of the
 # question's weighted terms (IDF over the corpus): a small model copies whatever readable sentence it is given,
 # and an article about something else cannot answer the question.
@@ -746,29 +745,17 @@ class Verifier:
         return ClaimCheck(text, self._complete(text, self._minimal(text, all_cited)), True, why, repaired)
 
     def _sentence_stating(self, text: str, cited: list[int]) -> int | None:
-        """A shown sentence that states the claim on its own (names, countries, dates, numbers and content),
-        or None: the neighbours of a cited one first (a small model often cites the number next to the one
-        it used), then the rest of the cited articles, then the other articles, each by overlap (an answer in
-        English drawn from a Persian sentence is often cited by a number of the English article). A sentence
-        of another article in the claim's own script must also hold half the question's words the claim
-        repeats: a claim copied from another article than the one it is about, glued to the question's
-        words («ماذا بحث X مع Y؟» → «بحث X مع Y هو بحث …» + another meeting), is a small model's mix-up."""
-        premise, novel = _split_claim(text, self.question)
-        if not set(novel.split()) - _YES_NO_WORDS:
-            return None  # a claim that only restates the question ("Yes, …") says nothing to find it by
+        """A shown sentence of the cited article(s) that states the claim on its own (names, countries, dates,
+        numbers and content), or None: the neighbours of a cited one first (a small model often cites the
+        number next to the one it used), then the others by overlap. Never for a claim that only restates
+        the question ("Yes, …"): it says nothing to find the sentence by."""
+        if not set(_split_claim(text, self.question)[1].split()) - _YES_NO_WORDS:
+            return None
         docs = {self.shown[c].doc_id for c in cited}
         near = {n + d for n in cited for d in (1, -1)}
-        script = _written_in_arabic_script(text)
-
-        def order(n: int) -> tuple[int, float]:
-            tier = 0 if n in near and self.shown[n].doc_id in docs else 1 if self.shown[n].doc_id in docs else 2
-            return tier, -overlap(text, self.shown[n].text)
-
-        for n in sorted(set(self.shown) - set(cited), key=order):
+        candidates = [n for n, s in self.shown.items() if n not in cited and s.doc_id in docs]
+        for n in sorted(candidates, key=lambda n: (n not in near, -overlap(text, self.shown[n].text))):
             s = self.shown[n]
-            if (s.doc_id not in docs and _is_arabic_script(s.text) == script
-                    and overlap(premise, s.text) < MIN_MOVED_PREMISE_OVERLAP):
-                continue
             if not self._entities_missing(text, s.text) and self._content_supported(text, [s])[0]:
                 return n
         return None
