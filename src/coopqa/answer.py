@@ -575,8 +575,6 @@ def _names_a_person(text: str, question: str, names: Iterable[str]) -> bool:
         if any(present(" ".join(n.split()[-2:]), text) if _ARABIC_SCRIPT.search(n) else _name_stated(n, text)
                for n in known):
             return True  # as written, or a Latin name transliterated ('Abbas Salehi' = «عباس صالحی»)
-        if _is_arabic_script(_ARABIC_RUN.sub(" ", text)):
-            return False
     asked = {w for n in _latin_names(question) for w in tokens(n)}  # 'Anar Karimov' is the asked 'Karimov'
     return any(not set(tokens(n)) & asked for n in _latin_names(text))
 
@@ -612,6 +610,7 @@ class Verifier:
     embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
     renderings: Mapping[str, str] = field(default_factory=dict)  # name as written → verified English rendering
     _vectors: dict[int, np.ndarray] | None = None
+    _claim_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def _shown_vectors(self) -> dict[int, np.ndarray]:
         if self._vectors is None:
@@ -620,6 +619,12 @@ class Verifier:
             vecs = (self.sentence_vectors or self.embed)(texts)  # type: ignore[misc]
             self._vectors = {n: np.asarray(v, dtype=np.float32) for n, v in zip(numbers, vecs, strict=True)}
         return self._vectors
+
+    def _claim_vector(self, claim: str) -> np.ndarray:
+        """The claim's e5 vector, once per claim (re-citation checks it against sentence after sentence)."""
+        if claim not in self._claim_vectors:
+            self._claim_vectors[claim] = np.asarray(self.embed([claim])[0], dtype=np.float32)  # type: ignore[misc]
+        return self._claim_vectors[claim]
 
     def _name_in(self, name: str, text: str) -> bool:
         """The text names the person: directly (_name_stated), or it holds the name as written whose verified
@@ -698,7 +703,7 @@ class Verifier:
         fuzzy = [s for s in cited if claim_script or _is_arabic_script(s.text)]
         if not fuzzy or self.embed is None:
             return False, why
-        claim_vec = np.asarray(self.embed([claim])[0], dtype=np.float32)
+        claim_vec = self._claim_vector(claim)
         sims = {n: float(claim_vec @ v) for n, v in self._shown_vectors().items()}
         best_fuzzy = max(sims[s.number] for s in fuzzy)
         why += f", similarity {best_fuzzy:.2f}"
@@ -953,12 +958,12 @@ class AnswerEngine:
             groups, ctx = self._ask_per_article(question, hits, builder, language, trace, on_draft)
         else:
             shown = hits[: k or DEFAULT_K]
-            kept, ctx = [], Context()
+            kept, ctx, kind = [], Context(), answer_type(question)
             articles = self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE)[:ARTICLES_TRIED]
             for tried, doc_id in enumerate(articles):
                 ctx = builder.build([h for h in shown if h.doc_id == doc_id], language=language)
                 trace.context = ctx
-                kept = self._claims(question, ctx, builder, language, trace, answer_type(question), on_draft,
+                kept = self._claims(question, ctx, builder, language, trace, kind, on_draft,
                                     attempts=1 if tried else 2)
                 if kept:
                     break
