@@ -373,6 +373,14 @@ def test_verifier_first_word_capitalised_is_not_a_name():
     assert not invented.supported and "Smith" in invented.reason
 
 
+def test_verifier_a_name_with_a_short_title_is_stated_by_its_sentence():
+    text = "The delegation, led by Dr. Mohammad Ali Shojaei Fard, arrived in Baghdad today."
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")},
+                            "Who led the delegation that arrived in Baghdad?")
+    assert v.check("Dr. Mohammad Ali Shojaei Fard", [1]).supported  # 'Dr' is no content word to look for
+    assert not v.check("Dr. Mohammad Reza Ahmadi", [1]).supported
+
+
 def test_english_answer_gives_arabic_script_names_with_their_summary_rendering(seed_copy):
     coop = CoopQA(home=seed_copy)
     doc = coop.document("001_0264cdd17540aec1")

@@ -821,7 +821,8 @@ def _written_in_arabic_script(claim: str) -> bool:
 
 
 def _split_claim(claim: str, question: str) -> tuple[str, str]:
-    """(words the claim shares with the question, the other words), in the claim's order."""
+    """(content words the claim shares with the question, its other content words), in the claim's order.
+    Words of one or two letters ('Dr', 'al') are no content: overlap cannot weigh them either."""
     q = set(tokens(question))
 
     def from_question(w: str) -> bool:  # the word or an inflection of it ('name' → 'named', 'organise' → …)
@@ -829,7 +830,7 @@ def _split_claim(claim: str, question: str) -> tuple[str, str]:
             (len(w) >= 5 and any(x.startswith(w[:5]) for x in q if len(x) >= 5))
 
     stop = _stopwords()
-    words = [w for w in tokens(claim) if w not in stop]
+    words = [w for w in tokens(claim) if w not in stop and (len(w) > 2 or w.isdigit())]
     return (" ".join(w for w in words if from_question(w)), " ".join(w for w in words if not from_question(w)))
 
 
