@@ -180,9 +180,9 @@ def test_true_fact_glued_to_the_premise_is_dropped(coop):
 
 
 @pytest.mark.parametrize(("question", "lang"), [
-    ("ما حجم التمويل الذي ستخصصه إيران وبيلاروسيا للإنتاج السينمائي المشترك؟", "ar"),
-    ("تفاهم‌نامه سینمایی ایران و قزاقستان در چه تاریخی امضا خواهد شد؟", "fa"),
-    ("How much funding did Azerbaijan commit to joint films with Iran?", "en"),
+    ("ما الذي ستقدمه إيران وبيلاروسيا للإنتاج السينمائي المشترك؟", "ar"),
+    ("تفاهم‌نامه سینمایی ایران و قزاقستان کجا امضا خواهد شد؟", "fa"),
+    ("What did Azerbaijan commit to joint films with Iran?", "en"),
 ])
 def test_all_dropped_abstains_in_the_question_language(coop, question, lang):
     result, llm, engine = ask(coop, question, claims(("12 million dollars on 5 May 2026 (Brazil).", [1, 2])))
@@ -214,8 +214,7 @@ def test_one_article_at_a_time_then_the_next_relevant_one(coop):
 
 
 def test_not_answered_flag_abstains_without_retry(coop):
-    result, llm, _ = ask(coop, "How much funding did Azerbaijan commit to joint films with Iran?",
-                         NOT_ANSWERED)
+    result, llm, _ = ask(coop, "Which studio will produce Azerbaijan's joint films with Iran?", NOT_ANSWERED)
     assert result["abstained"] and contexts(llm).count(contexts(llm)[0]) == 1  # each article asked once
 
 
@@ -518,7 +517,7 @@ def test_real_model_answers_what_was_agreed_from_persian_article(tmp_path, seed_
 def test_real_model_abstains_on_absent_topic(tmp_path, seed_home):
     coop = _real_coop(tmp_path, seed_home)
     for q in ("Which Iranian films were shown at a film festival in Brazil?",
-              "How much money did Azerbaijan commit to joint films with Iran?"):
+              "Which Azerbaijani actors will star in the joint films with Iran?"):  # asked of the model
         result = coop.ask(q)
         assert_contract(result, coop)
         assert result["abstained"], result
@@ -533,13 +532,29 @@ def test_numbers_are_checked_as_digits_or_words_in_any_language():
     assert v._entities_missing("The two sides agreed on one plan", shown[1].text) == []  # everyday words
 
 
-def test_how_many_question_needs_a_number(coop):
-    q = "How many ministers visited the Iranian Film and Audiovisual Organization?"
+def test_who_question_needs_a_person(coop):
+    q = "Which official visited the Iranian Film and Audiovisual Organization?"
     result, llm, engine = ask(coop, q, lambda u: claims(
-        ("Anar Karimov visited the Iranian Film and Audiovisual Organization.", [number_of(u, KARIMOV)]))
+        ("The Azerbaijani Culture Minister made the visit.", [number_of(u, KARIMOV)]))
         if KARIMOV in u else NOT_ANSWERED)
-    assert result["abstained"] and any("asks for a number" in c.reason for c in engine.last_trace.checks)
+    assert result["abstained"] and any("asks for a person" in c.reason for c in engine.last_trace.checks)
     assert contexts(llm).count(contexts(llm)[0]) == 1  # a supported answer of the wrong kind is not asked again
+
+
+@pytest.mark.parametrize("question", [
+    "How much funding did Azerbaijan commit to joint films with Iran?",
+    "How many ministers visited the Iranian Film and Audiovisual Organization?",
+    "في أي تاريخ التقى خزاعي السفير البيلاروسي؟",
+])
+def test_no_model_call_when_no_sentence_shown_states_the_amount_count_or_date_asked(coop, question):
+    result, llm, engine = ask(coop, question, claims(("Iran committed 12 million dollars on 5 May 2022.", [1])))
+    assert result["abstained"] and llm.calls == []
+    assert any(c.text == "(context)" for c in engine.last_trace.checks)
+
+
+def test_a_date_question_is_asked_when_a_sentence_shown_states_a_date(coop):
+    result, llm, _ = ask(coop, "On what date was the Iran-Kazakhstan film memorandum signed?", NOT_ANSWERED)
+    assert result["abstained"] and llm.calls
 
 
 @pytest.mark.parametrize(("question", "kind"), [

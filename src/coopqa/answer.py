@@ -136,6 +136,9 @@ _NAMED_CONCEPTS = ("c:org:", "c:city:", "c:place:", "c:theme:")
 # Yes/no questions, whose answer may add nothing but a negation to the question's words.
 _YES_NO = re.compile(r"(is|are|was|were|has|have|had|did|does|do|will|would|can|could)\b|هل\b|ا?یا\b")
 _YES_NO_WORDS = frozenset(normalize(w) for w in "yes no نعم كلا بلى بله خیر آری".split())
+# Kinds of answer whose value (amount, count, date) a claim keeps only when its cited sentences state it
+# (`Verifier._entities_missing`): a context none of whose sentences states one cannot answer.
+_SENTENCE_STATED_KINDS = ("money", "number", "date")
 _BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 
 
@@ -987,6 +990,10 @@ class AnswerEngine:
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, builder.renderings(ctx.docs))
         kept: list[ClaimCheck] = []
+        if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
+                kind, [*(s.text for s in ctx.shown.values()), question], question):
+            trace.checks.append(ClaimCheck("(context)", [], False, f"no sentence shown states a {kind}"))
+            return []  # no claim could pass: skip the model call
         for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
                                    per_article=per_article)
