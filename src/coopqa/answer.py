@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 from rapidfuzz.fuzz import ratio
 
-from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present
+from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present, weighable
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
 from coopqa.quantities import counts, numbers, states_amount, units
@@ -825,7 +825,7 @@ def _written_in_arabic_script(claim: str) -> bool:
 
 def _split_claim(claim: str, question: str) -> tuple[str, str]:
     """(content words the claim shares with the question, its other content words), in the claim's order.
-    Words of one or two letters ('Dr', 'al') are no content: overlap cannot weigh them either."""
+    Only words `overlap` can weigh count (coopqa.citations.weighable)."""
     q = set(tokens(question))
 
     def from_question(w: str) -> bool:  # the word or an inflection of it ('name' → 'named', 'organise' → …)
@@ -833,7 +833,7 @@ def _split_claim(claim: str, question: str) -> tuple[str, str]:
             (len(w) >= 5 and any(x.startswith(w[:5]) for x in q if len(x) >= 5))
 
     stop = _stopwords()
-    words = [w for w in tokens(claim) if w not in stop and (len(w) > 2 or w.isdigit())]
+    words = [w for w in tokens(claim) if w not in stop and weighable(w)]
     return (" ".join(w for w in words if from_question(w)), " ".join(w for w in words if not from_question(w)))
 
 
@@ -987,13 +987,13 @@ class AnswerEngine:
                 attempts: int = 2) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
         they hold but are not the kind of thing the question asks for)."""
-        verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
-                            self._embed if self.use_embed else None, builder.renderings(ctx.docs))
-        kept: list[ClaimCheck] = []
         if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
                 kind, [*(s.text for s in ctx.shown.values()), question], question):
             trace.checks.append(ClaimCheck("(context)", [], False, f"no sentence shown states a {kind}"))
             return []  # no claim could pass: skip the model call
+        verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
+                            self._embed if self.use_embed else None, builder.renderings(ctx.docs))
+        kept: list[ClaimCheck] = []
         for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
                                    per_article=per_article)

@@ -382,8 +382,13 @@ _STOP = frozenset({"the", "of", "and", "for", "in", "on", "at", "to", "a", "an",
                    "with", "by", "from", "as", "is", "was", "head", "new"})
 
 
+def weighable(word: str) -> bool:
+    """A word `overlap` weighs: three letters or more, or a number ('Dr', 'al' carry no content)."""
+    return len(word) > 2 or word.isdigit()
+
+
 def _content(words: Iterable[str]) -> set[str]:
-    return {w for w in words if w not in _STOP and (len(w) > 2 or w.isdigit())}
+    return {w for w in words if w not in _STOP and weighable(w)}
 
 
 def _terms(text: str) -> set[str]:
