@@ -255,26 +255,33 @@ def test_prompt_is_small_and_numbered(coop):
     assert "Respond" not in llm.calls[0][0]["content"] and "English" in llm.calls[0][0]["content"]
 
 
-def test_wide_question_uses_summaries_as_facts(seed_copy):
+def test_wide_question_shows_each_article_its_best_sentence_under_the_countries_it_is_about(seed_copy):
+    """Each relevant article is asked with its best-ranked sentence alone, under a header naming Iran and the
+    partner its visit summary gives; a claim may name those countries though the sentence does not."""
     coop = CoopQA(home=seed_copy)
-    q = "Which countries discussed film weeks with Iran, and when?"
-    top = coop.search(q, 10)[0]
+    q = "Which countries discussed film weeks with Iran?"
+    top = next(h for h in coop.search(q, answer_mod.WIDE_CANDIDATES) if h.doc_id.startswith("002_"))
     doc = coop.document(top.doc_id)
-    other = next(s.id for s in doc.sentences if not s.boilerplate and s.id != top.id)
+    assert "Azerbaijan" not in top.text and "film weeks" in top.text  # the partner is named elsewhere
     (seed_copy / "summaries").mkdir()
-    summary = {"schema_version": 1, "doc_id": doc.doc_id, "language": doc.language, "date": "2022-06-24",
-               "date_evidence": [other], "countries": [{"name": "Azerbaijan", "evidence": [top.id]}],
-               "cooperation_areas": [{"area": "film_weeks", "evidence": [top.id, "nonexistent:s99"]}]}
+    summary = {"schema_version": 1, "doc_id": doc.doc_id, "language": doc.language,
+               "countries": [{"name": "Iran", "evidence": []}, {"name": "Azerbaijan", "evidence": []}]}
     (seed_copy / "summaries" / f"{doc.doc_id}.json").write_text(json.dumps(summary))
-    _, llm, engine = ask(coop, q, NOT_ANSWERED)
-    # asked of each relevant article on its own: the call about the summarised article shows its facts
+
+    def reply(user: str) -> dict:
+        if top.text in user:
+            return claims(("Azerbaijan discussed organising mutual film weeks with Iran.", [1]))
+        return NOT_ANSWERED
+
+    result, llm, engine = ask(coop, q, reply)
     users = [call[-1]["content"] for call in llm.calls]
-    assert len({u.split("Question:")[0] for u in users}) >= 2
+    assert len(users) >= 2 and all(len(shown_numbers(u)) == 1 for u in users)
     user = next(u for u in users if top.text in u)
-    n_top, n_other = number_of(user, top.text), number_of(user, doc.sentence(other).text)
-    assert f"film weeks [{n_top}]" in user and f"date 2022-06-24 [{n_other}]" in user
-    assert "this one article only" in user
-    assert engine.last_trace.context.summaries_used == [doc.doc_id]
+    assert ", about Iran and Azerbaijan" in user and "this one article only" in user
+    assert result["answer"].startswith("Azerbaijan") and result["citations"][0]["id"] == top.id
+    assert_contract(result, coop)
+    other = answer_mod.Verifier({1: answer_mod.Shown(1, top.id, top.doc_id, top.text, "en")}, q)
+    assert not other.check("Azerbaijan discussed organising mutual film weeks with Iran.", [1]).supported
 
 
 def test_wide_question_is_asked_of_each_article_and_labelled(coop):
@@ -303,11 +310,11 @@ def test_wide_question_is_asked_of_each_article_and_labelled(coop):
     assert_contract(result, coop)
 
 
-def test_wide_question_without_summaries_degrades_to_passages(coop):
-    _, llm, engine = ask(coop, "Which countries discussed film weeks with Iran, and when?",
-                         NOT_ANSWERED)
-    ctx = engine.last_trace.context
-    assert ctx.summaries_used == [] and len(ctx.docs) >= 3 and "Facts:" not in llm.calls[0][-1]["content"]
+def test_wide_question_without_summaries_names_the_partner_of_the_lead(coop):
+    _, llm, engine = ask(coop, "Which countries discussed film weeks with Iran, and when?", NOT_ANSWERED)
+    users = [call[-1]["content"] for call in llm.calls]
+    assert len(engine.last_trace.context.docs) >= 3
+    assert any(", about Iran and Belarus" in u for u in users), users
 
 
 def test_verifier_accepts_transliterated_names_across_scripts():

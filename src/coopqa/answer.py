@@ -1,9 +1,10 @@
 """Questions answered with verified citations, in the question's language (English, Arabic, Persian).
 
-    retrieve (hybrid search)  →  show the model only a few numbered sentences (grouped by article, with
-    the article's lead sentence as context, and visit-summary facts when summaries exist)  →  structured
-    answer: claims, each with the numbers of the sentences that state it, or "not answered"  →  verify
-    every claim against the sentences it cites  →  answer with markers [1] [2] … or abstain.
+    retrieve (hybrid search)  →  show the model only a few numbered sentences of the best article (with its
+    lead sentence as context; a question across articles is asked of each relevant article's best sentence,
+    under a header naming the countries its verified visit summary gives)  →  structured answer: claims,
+    each with the numbers of the sentences that state it, or "not answered"  →  verify every claim against
+    the sentences it cites  →  answer with markers [1] [2] … or abstain.
 
 Guarantees, whatever the model returns: a marker only ever points to a sentence that exists and was shown
 to the model; a claim whose cited sentences do not state its names, countries, dates and numbers, or do
@@ -26,7 +27,16 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 from rapidfuzz.fuzz import ratio
 
-from coopqa.citations import countries_in, country_mentioned, date_in, english_country, overlap, present, weighable
+from coopqa.citations import (
+    countries_in,
+    country_code,
+    country_mentioned,
+    date_in,
+    english_country,
+    overlap,
+    present,
+    weighable,
+)
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
 from coopqa.quantities import counts, numbers, states_amount, units
@@ -53,7 +63,9 @@ PER_DOC = 6  # sentences shown per article
 TOKEN_BUDGET = 450
 # Questions across articles are asked of each of at most WIDE_DOCS articles holding at least this share of
 # the question's weighted terms that the best article holds
-# (a list question would rather ask one article too many than miss one), among WIDE_CANDIDATES hits.
+# (a list question would rather ask one article too many than miss one), among WIDE_CANDIDATES hits;
+# each is shown only that article's best hit: retrieval ranks the sentence that answers first far more
+# often than the 1.5B model picks it among several (measured on the cross-document items).
 WIDE_DOCS = 6
 # A question about one article is asked of the best relevant article's sentences alone, then of the next one if
 # that answers nothing: a small model given two articles answers from the one in the language it reads best.
@@ -145,6 +157,7 @@ _BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
 # Questions that ask across articles (lists, comparisons): wider context, more documents.
 _WIDE = re.compile(
     r"\b(which|what) (countries|articles|partners|reports|documents|visits|delegations|organi[sz]ations)\b|"
+    r"\bwhich (\w+ ){0,3}?(articles|reports|documents)\b|\bwhich (foreign|partner) (\w+ ){0,2}?\w+s\b|"
     r"\b(in )?which (of the )?(articles|documents|reports)\b|\bwhich .* countries\b|\beach (article|country)\b|"
     r"\bacross\b|\ball (the )?(articles|countries|visits)\b|\bcompare\b|\bhow many (articles|countries)\b|"
     r"(أي|ما|ماهي|ما هي) (الدول|البلدان|المقالات|الأخبار|التقارير)|"
@@ -208,12 +221,11 @@ class Shown:
 
 @dataclass
 class Context:
-    """The numbered sentences (and summary facts) the model sees."""
+    """The numbered sentences the model sees."""
 
     shown: dict[int, Shown] = field(default_factory=dict)
     text: str = ""
     docs: list[str] = field(default_factory=list)
-    summaries_used: list[str] = field(default_factory=list)
 
     def by_id(self) -> dict[str, Shown]:
         return {s.id: s for s in self.shown.values()}
@@ -251,31 +263,6 @@ def load_summary(home: Path, doc_id: str) -> dict | None:
     return data if isinstance(data, dict) and data.get("doc_id") == doc_id else None
 
 
-def _summary_facts(summary: dict) -> list[tuple[str, list[str]]]:
-    """(fact line, evidence ids) from a visit summary: date, place, countries, agreements, areas."""
-    facts: list[tuple[str, list[str]]] = []
-
-    def ev(item: Any) -> list[str]:
-        return [e for e in (item.get("evidence") or []) if isinstance(e, str)] if isinstance(item, dict) else []
-
-    if summary.get("date"):
-        facts.append((f"date {summary['date']}", list(summary.get("date_evidence") or [])))
-    loc = summary.get("location") or {}
-    if isinstance(loc, dict) and (loc.get("city") or loc.get("country")):
-        place = ", ".join(x for x in (loc.get("city"), loc.get("country")) if x)
-        facts.append((f"place {place}", ev(loc)))
-    for c in summary.get("countries") or []:
-        if isinstance(c, dict) and c.get("name"):
-            facts.append((f"country {c['name']}", ev(c)))
-    for a in summary.get("agreements") or []:
-        if isinstance(a, dict) and a.get("kind"):
-            facts.append((f"{a['kind']} {a.get('status') or ''}".strip(), ev(a)))
-    for a in summary.get("cooperation_areas") or []:
-        if isinstance(a, dict) and a.get("area"):
-            facts.append((str(a["area"]).replace("_", " "), ev(a)))
-    return facts
-
-
 def _needs_gloss(sentence_language: str, answer_language: str | None) -> bool:
     """English answers from Arabic/Persian sentences get an English gloss of each (a 1.5B model reads
     those scripts poorly and otherwise prefers whatever English sentence is shown)."""
@@ -305,7 +292,7 @@ def gloss_line(text: str, language: str, renderings: Mapping[str, str] | None = 
 
 class ContextBuilder:
     """Chooses which sentences the model sees: per article, its best hits in reading order plus its lead,
-    within a token budget, and optionally the article's visit-summary facts."""
+    within a token budget."""
 
     def __init__(self, document: Callable[[str], Document | None], home: Path | None = None):
         self._document = document
@@ -337,34 +324,50 @@ class ContextBuilder:
                     out[original] = name
         return out
 
-    def label(self, doc_id: str, language: str) -> str | None:
-        """'Partner country (date)' of an article, in `language`: the partner from its verified visit summary
-        (else the first non-Iran country its lead names) and the article's date; None when neither is known."""
+    def partner(self, doc_id: str) -> str | None:
+        """The article's partner country (English name): from its verified visit summary, else the first
+        non-Iran country its lead names; None when neither is known."""
         from coopqa.brief import partner_country
-        from coopqa.citations import country_name
 
         doc = self.document(doc_id)
         summary = self.summary(doc_id)
         partner = partner_country(summary) if summary else None
         if (not partner or partner == "Other") and doc is not None and (lead := _lead(doc)):
             found = sorted(countries_in(doc.sentence(lead).text, concepts=False) - {"IR"})
-            partner = found[0] if found else None
-        name = country_name(partner, language) if partner and partner != "Other" else None
+            partner = english_country(found[0]) if found else None
+        return partner if partner != "Other" else None
+
+    def about(self, doc_id: str) -> frozenset[str]:
+        """ISO codes of the countries an article is about: its partner and Iran, each when the article
+        mentions it."""
+        doc = self.document(doc_id)
+        partner = self.partner(doc_id)
+        codes = {"IR", country_code(partner) if partner else None} - {None}
+        mentioned = countries_in(doc.text, concepts=False) if doc else set()
+        return frozenset(c for c in codes if c in mentioned)
+
+    def label(self, doc_id: str, language: str) -> str | None:
+        """'Partner country (date)' of an article, in `language` (see `partner`, and the article's date);
+        None when neither is known."""
+        from coopqa.citations import country_name
+
+        doc = self.document(doc_id)
+        summary = self.summary(doc_id)
+        partner = self.partner(doc_id)
+        name = country_name(partner, language) if partner else None
         date = (summary or {}).get("date") or (doc.date if doc else None)
         if name and date:
             return f"{name} ({date})"
         return name or date
 
-    def build(self, hits: Sequence[Hit], *, with_facts: bool = False, language: str | None = None) -> Context:
+    def build(self, hits: Sequence[Hit], *, language: str | None = None, one_article: bool = False) -> Context:
         """Walk the hits best-first: each hit is shown (unless a near-duplicate of one already shown), and
         when an article first appears its lead comes with it; stop at the article cap and token budget.
-        With `with_facts`, each article's visit-summary facts (when a summary exists) are shown too, with the
-        sentences they cite."""
+        With `one_article` (a question across articles asked of one), the hits alone are shown and the
+        article's header names the countries it is about (`about`) instead of its lead."""
         chosen: dict[str, list[str]] = {}
         seen_words: list[set[str]] = []
-        facts: dict[str, list[tuple[str, list[str]]]] = {}
         glosses: dict[str, str] = {}  # sentence id → its English gloss line, when the answer needs one
-        summaries_used: list[str] = []
         used = 0
 
         def take(doc_id: str, sid: str, *, force: bool = False) -> bool:
@@ -396,23 +399,14 @@ class ContextBuilder:
                     continue
                 chosen[h.doc_id] = []
                 take(h.doc_id, h.id, force=True)
-                lead = _lead(doc)
+                lead = None if one_article else _lead(doc)
                 if lead:
                     take(h.doc_id, lead)
-                if with_facts and (summary := self.summary(h.doc_id)):
-                    summaries_used.append(h.doc_id)
-                    facts[h.doc_id] = _summary_facts(summary)
-                    counts: dict[str, int] = {}
-                    for _, ev in facts[h.doc_id]:
-                        for e in ev:
-                            counts[e] = counts.get(e, 0) + 1
-                    for e in sorted(counts, key=lambda e: -counts[e])[:2]:  # the most-cited evidence
-                        take(h.doc_id, e)
             elif len(chosen[h.doc_id]) < PER_DOC:
                 take(h.doc_id, h.id)
         doc_ids = list(chosen)
 
-        ctx = Context(summaries_used=summaries_used)
+        ctx = Context()
         lines: list[str] = []
         number = 0
         for n_doc, doc_id in enumerate(d for d in doc_ids if chosen[d]):
@@ -421,13 +415,13 @@ class ContextBuilder:
             ids = sorted(chosen[doc_id], key=lambda i: sentence_number(i) or 0)
             header = f"Article {n_doc + 1} ({LANGUAGE_NAMES.get(doc.language, doc.language)}"
             header += f", dated {doc.date})" if doc.date else ")"
+            if one_article and (about := self.about(doc_id)):
+                header += ", about " + " and ".join(english_country(c) for c in sorted(about, key="IR".__ne__))
             lines.append(header)
-            numbers: dict[str, int] = {}
             for sid in ids:
                 number += 1
                 s = doc.sentence(sid)
                 assert s is not None
-                numbers[sid] = number
                 ctx.shown[number] = Shown(number, sid, doc_id, s.text, doc.language)
                 text = " ".join(s.text.split())
                 if len(text) > MAX_SENTENCE_CHARS:
@@ -435,13 +429,6 @@ class ContextBuilder:
                 lines.append(f"[{number}] {text}")
                 if glosses.get(sid):
                     lines.append(glosses[sid])
-            fact_parts = []
-            for line, ev in facts.get(doc_id, []):
-                refs = sorted({numbers[e] for e in ev if e in numbers})
-                if refs:
-                    fact_parts.append(f"{line} [{', '.join(map(str, refs))}]")
-            if fact_parts:
-                lines.append("Facts: " + "; ".join(fact_parts))
             lines.append("")
             ctx.docs.append(doc_id)
         ctx.text = "\n".join(lines).strip()
@@ -612,6 +599,7 @@ class Verifier:
     sentence_vectors: Callable[[list[str]], np.ndarray] | None = None  # corpus sentences (cached vectors)
     embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
     renderings: Mapping[str, str] = field(default_factory=dict)  # name as written → verified English rendering
+    context_countries: frozenset[str] = frozenset()  # ISO codes every shown sentence is about (its header)
     _vectors: dict[int, np.ndarray] | None = None
     _claim_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -640,7 +628,7 @@ class Verifier:
         """Names, countries, dates and numbers of the claim that the cited text does not state."""
         missing: list[str] = []
         question_numbers = numbers(self.question)
-        for code in countries_in(claim, concepts=False):
+        for code in countries_in(claim, concepts=False) - self.context_countries:
             if not country_mentioned(cited_text, english_country(code), concepts=True):
                 missing.append(english_country(code))
         for d in find_dates(claim):
@@ -676,11 +664,15 @@ class Verifier:
         all shown sentences also makes it an anchor, since words cannot be compared directly across scripts
         and match poorly under Arabic and Persian inflection (clitics, broken plurals, «لقاء ثان»)."""
         cited_text = " ".join(s.text for s in cited)
-        premise, novel = _split_claim(claim, self.question)
+        # The countries every shown sentence is about (their header) are stated wherever the claim names them.
+        about = {w for w in tokens(claim)
+                 if (found := countries_in(w, concepts=False)) and found <= self.context_countries}
+        premise, novel = _split_claim(" ".join(w for w in tokens(claim) if w not in about) if about else claim,
+                                      self.question)
         has_premise = len(premise.split()) >= 2
         # Names the cited text states in any script (checked by _entities_missing) are stated words here too:
         # 'Mohammad Khazaei' shares no surface word with 'محمد خزاعي'.
-        names = {w for n in _latin_names(claim) if self._name_in(n, cited_text) for w in tokens(n)}
+        names = about | {w for n in _latin_names(claim) if self._name_in(n, cited_text) for w in tokens(n)}
         novel = " ".join(w for w in novel.split() if w not in names and w not in _YES_NO_WORDS)
         rest = " ".join(w for w in tokens(claim) if w not in names)
 
@@ -984,7 +976,7 @@ class AnswerEngine:
 
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False,
-                attempts: int = 2) -> list[ClaimCheck]:
+                attempts: int = 2, context_countries: frozenset[str] = frozenset()) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
         they hold but are not the kind of thing the question asks for)."""
         if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
@@ -992,7 +984,8 @@ class AnswerEngine:
             trace.checks.append(ClaimCheck("(context)", [], False, f"no sentence shown states a {kind}"))
             return []  # no claim could pass: skip the model call
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
-                            self._embed if self.use_embed else None, builder.renderings(ctx.docs))
+                            self._embed if self.use_embed else None, builder.renderings(ctx.docs),
+                            context_countries)
         kept: list[ClaimCheck] = []
         for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
@@ -1018,10 +1011,11 @@ class AnswerEngine:
         merged = Context()
         groups: list[tuple[str | None, list[ClaimCheck]]] = []
         for doc_id in self._relevant_docs(question, hits, WIDE_MIN_RELEVANCE)[:WIDE_DOCS]:
-            ctx = builder.build([h for h in hits if h.doc_id == doc_id], with_facts=True, language=language)
-            kept = self._claims(question, ctx, builder, language, trace, None, per_article=True)
+            best = next(h for h in hits if h.doc_id == doc_id)
+            ctx = builder.build([best], language=language, one_article=True)
+            kept = self._claims(question, ctx, builder, language, trace, None, per_article=True,
+                                context_countries=builder.about(doc_id))
             merged.docs.append(doc_id)  # every article asked (its sentences join `shown` only when it answered)
-            merged.summaries_used += ctx.summaries_used
             if not kept:
                 continue
             offset = len(merged.shown)
