@@ -284,6 +284,19 @@ def test_wide_question_shows_each_article_its_best_sentence_under_the_countries_
     assert not other.check("Azerbaijan discussed organising mutual film weeks with Iran.", [1]).supported
 
 
+@pytest.mark.parametrize("question, wide", [
+    ("Which countries discussed film weeks with Iran?", True),
+    ("Which foreign counterparts did the head of the Cinema Organization sign MoUs with?", True),
+    ("In which of the dev articles was a memorandum actually signed?", True),
+    ("Which partner archives offered to restore old films?", True),
+    ("Which areas of cooperation did Khazaei propose to Belarus?", False),
+    ("Which foreign minister met Khazaei?", False),
+    ("Which films were screened in Dushanbe?", False),
+])
+def test_questions_across_articles_are_told_from_questions_about_one(question, wide):
+    assert answer_mod.is_wide(question) is wide
+
+
 def test_wide_question_is_asked_of_each_article_and_labelled(coop):
     """Each relevant article gets its own call; an article's supported claim is kept under a label naming its
     partner country and date, and its markers point into that article; an article that does not answer
@@ -546,6 +559,19 @@ def test_who_question_needs_a_person(coop):
         if KARIMOV in u else NOT_ANSWERED)
     assert result["abstained"] and any("asks for a person" in c.reason for c in engine.last_trace.checks)
     assert contexts(llm).count(contexts(llm)[0]) == 1  # a supported answer of the wrong kind is not asked again
+
+
+@pytest.mark.parametrize("claim, person", [
+    ("Iran's Documentary and Experimental Film Center (DEFC) will direct the series.", False),
+    ("The Farabi Cinema Foundation will direct it.", False),
+    ("DEFC will direct it.", False),
+    ("The two Iranian trainers will hold the workshop in San Antonio de los Baños in May.", False),
+    ("Salam bin Khalfan Harithi will direct it.", True),
+    ("Anar Karimov will direct it.", True),
+    ("Mohammad Khazaei and the Farabi Cinema Foundation will direct it.", True),
+])
+def test_an_institution_or_an_acronym_is_no_person(claim, person):
+    assert answer_mod.states_answer_type("person", [claim], "Who will direct the joint series?") is person
 
 
 @pytest.mark.parametrize("question", [

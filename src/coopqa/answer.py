@@ -101,6 +101,17 @@ _GENERIC_CAPITALISED = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december corpus iranian arabic persian english".split()
 )
+# Capitalised words with the small words of an institution's, a place's or a person's name between them.
+_CAPITALISED_PHRASE = re.compile(
+    r"[A-Z][\w'’\-]*(?:(?:\s+(?:and|of|of the|for|&|de|de l[ao]s?|del|da|do|du|di|van|von|bin|ben))?"
+    r"\s+[A-Z][\w'’\-]*)*")
+# Words that make a capitalised phrase an institution's name, not a person's.
+_INSTITUTION_WORDS = frozenset(
+    "organization organisation centre center school university academy ministry festival foundation institute "
+    "council committee agency association union company corporation studio studios archive archives museum "
+    "library office department embassy television radio channel network news group commission bureau board "
+    "house fund institution service services gallery theatre theater".split()
+)
 # Claims that only say the information is missing ("not answered" in disguise) — about the sources, not the
 # world: "No date is mentioned" is one, "No date has been set" answers "Has a date been set?" — so are «لم يحدد
 # موعد» and «زمانی مشخص نشده» unless the sources are what did not specify it («لم تحدد المصادر»).
@@ -467,6 +478,16 @@ def _latin_names(text: str) -> list[str]:
     return out
 
 
+def _person_names(text: str) -> list[str]:
+    """The Latin names of the text that may be people's: not those of institutions (a capitalised run with
+    'School', 'Center', 'Studio' … in it), not acronyms ('DEFC') and not places ('in San Antonio')."""
+    runs = (m.group() for m in _CAPITALISED_PHRASE.finditer(text)
+            if not re.search(r"\b(in|at|near)\s+$", text[: m.start()]))
+    return [n for run in runs
+            if not set(tokens(run)) & _INSTITUTION_WORDS and not re.fullmatch(r"[A-Z]{2,}", run)
+            for n in _latin_names(run)]
+
+
 def add_renderings(text: str, renderings: Mapping[str, str]) -> str:
     """An English claim with each person's name in both forms, as written in the article and as rendered in
     English ('محمد خزاعي (Mohammad Khazaei)', or 'Mohammad Khazaei (محمد خزاعي)' when the claim gives the
@@ -566,7 +587,7 @@ def _names_a_person(text: str, question: str, names: Iterable[str]) -> bool:
                for n in known):
             return True  # as written, or a Latin name transliterated ('Abbas Salehi' = «عباس صالحی»)
     asked = {w for n in _latin_names(question) for w in tokens(n)}  # 'Anar Karimov' is the asked 'Karimov'
-    return any(not set(tokens(n)) & asked for n in _latin_names(text))
+    return any(not set(tokens(n)) & asked for n in _person_names(text))
 
 
 def states_answer_type(kind: str | None, claims: Sequence[str], question: str, names: Iterable[str] = ()) -> bool:
