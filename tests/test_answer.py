@@ -121,6 +121,12 @@ def test_supported_claim_is_cited_verbatim(coop):
     assert result["model"] == "fake-model" and len(llm.calls) == 1
 
 
+def test_the_context_label_article_n_in_a_claim_is_not_a_number_to_verify(coop):
+    result, _, _ = ask(coop, Q_KARIMOV, lambda u: claims(
+        ("Article 1 says that Anar Karimov, Azerbaijan's Culture Minister, made the visit.", [number_of(u, KARIMOV)])))
+    assert result["answer"].startswith("The article says that Anar Karimov"), result["answer"]
+
+
 @pytest.mark.parametrize("forged", [[0], [-1], [99], [10_000], [0, 99]])
 def test_forged_citations_are_never_emitted(coop, forged):
     result, llm, engine = ask(coop, Q_KARIMOV, claims(("Anar Karimov, the Culture Minister.", forged)))
@@ -295,6 +301,20 @@ def test_wide_question_shows_each_article_its_best_sentence_under_the_countries_
 ])
 def test_questions_across_articles_are_told_from_questions_about_one(question, wide):
     assert answer_mod.is_wide(question) is wide
+
+
+def test_a_restated_question_is_one_articles_answer_only_when_its_sentence_holds_the_topic(coop):
+    """Asked of one article among several, "Iran's partners raised animation [1]" answers for that article
+    when [1] holds the question's weighted terms (animation), not when it holds only the common ones."""
+    q = "Which of Iran's partner countries raised animation or cartoon films?"
+    on_topic = AnswerEngine(coop, FakeLLM(NOT_ANSWERED))._on_topic(q)
+    cartoon = answer_mod.Shown(1, "d:s1", "d", "They discussed the production of joint cartoon films.", "en")
+    visit = answer_mod.Shown(2, "d:s2", "d", "The Iranian minister visited the partner country's cinema.", "en")
+    claim = "Iran's partner countries raised animation or cartoon films."
+    per_article = answer_mod.Verifier({1: cartoon, 2: visit}, q, on_topic=on_topic)
+    assert per_article.check(claim, [1]).supported
+    assert not per_article.check(claim, [2]).supported
+    assert not answer_mod.Verifier({1: cartoon, 2: visit}, q).check(claim, [1]).supported
 
 
 def test_wide_question_is_asked_of_each_article_and_labelled(coop):

@@ -85,6 +85,7 @@ MIN_ANCHOR_NOVEL = 0.25  # of the answer's words in the anchor sentence
 MIN_RELATIVE_RELEVANCE = 0.6
 MIN_EMBED_SIM = 0.83  # e5 cosine claim ↔ cited sentence, cross-language fallback
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\]")
+_ARTICLE_NUMBER = re.compile(r"\b(?:the )?article \d+\b", re.IGNORECASE)
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _ARABIC_RUN = re.compile(r"[\u0600-\u06ff\u200c]+(?:[\s\u200c]+[\u0600-\u06ff\u200c]+)*")
 _LATIN_NAME_RUN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:al-|el-|bin |ben |de |van )?[A-Z][\w'’\-]*)*")
@@ -173,6 +174,14 @@ _WIDE = re.compile(
     r"\bacross\b|\ball (the )?(articles|countries|visits)\b|\bcompare\b|\bhow many (articles|countries)\b|"
     r"(أي|ما|ماهي|ما هي) (الدول|البلدان|المقالات|الأخبار|التقارير)|"
     r"(کدام|چه) (کشورها|کشورهایی|مقالات|مقاله\u200c?ها|گزارش\u200c?ها)",
+    re.IGNORECASE,
+)
+
+
+# The words that frame a question across articles, not its topic.
+_FRAMING = re.compile(
+    r"\b(countries|country|nations?|partners?|counterparts?|articles?|reports?|documents?)\b|"
+    r"(ال)?(دول|بلدان|مقالات|تقارير)\b|کشور(ها|هایی)?|مقاله(\u200c?ها)?|گزارش(\u200c?ها)?",
     re.IGNORECASE,
 )
 
@@ -424,7 +433,8 @@ class ContextBuilder:
             doc = self.document(doc_id)
             assert doc is not None
             ids = sorted(chosen[doc_id], key=lambda i: sentence_number(i) or 0)
-            header = f"Article {n_doc + 1} ({LANGUAGE_NAMES.get(doc.language, doc.language)}"
+            header = "The article" if one_article else f"Article {n_doc + 1}"
+            header += f" ({LANGUAGE_NAMES.get(doc.language, doc.language)}"
             header += f", dated {doc.date})" if doc.date else ")"
             if one_article and (about := self.about(doc_id)):
                 header += ", about " + " and ".join(english_country(c) for c in sorted(about, key="IR".__ne__))
@@ -461,7 +471,9 @@ class ClaimCheck:
 
 
 def _clean_claim(text: str) -> str:
-    """The claim without markers the model may have written into it."""
+    """The claim without markers the model may have written into it, and 'article N' (the context's label
+    for an article, which no sentence states) as 'the article'."""
+    text = _ARTICLE_NUMBER.sub(lambda m: "The article" if m.group()[0].isupper() else "the article", text)
     return " ".join(_MARKER.sub("", text).split()).strip()
 
 
@@ -621,6 +633,9 @@ class Verifier:
     embed: Callable[[list[str]], np.ndarray] | None = None  # any text → L2-normalised e5 passage vectors
     renderings: Mapping[str, str] = field(default_factory=dict)  # name as written → verified English rendering
     context_countries: frozenset[str] = frozenset()  # ISO codes every shown sentence is about (its header)
+    # Asked of one article among several: whether a shown sentence holds the question's topic, which makes a
+    # claim that restates the question, citing it, this article's answer ("[Belarus:] … raised animation").
+    on_topic: Callable[[Shown], bool] | None = None
     _vectors: dict[int, np.ndarray] | None = None
     _claim_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -753,6 +768,8 @@ class Verifier:
                 return ClaimCheck(text, cited, False, "not in the cited sentences: " + ", ".join(missing[:4]))
             cited, repaired = [], [moved]  # the model cited the wrong number (see below)
         if not _split_claim(text, self.question)[1] and not _YES_NO.match(normalize(self.question)):
+            if self.on_topic is not None and cited and all(self.on_topic(self.shown[n]) for n in cited):
+                return ClaimCheck(text, cited, True, "restates the question; the cited sentence holds its topic")
             return ClaimCheck(text, cited, False, "only restates the question")
         all_cited = cited + repaired
         ok, why = self._content_supported(text, [self.shown[n] for n in all_cited])
@@ -997,7 +1014,8 @@ class AnswerEngine:
 
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False,
-                attempts: int = 2, context_countries: frozenset[str] = frozenset()) -> list[ClaimCheck]:
+                attempts: int = 2, context_countries: frozenset[str] = frozenset(),
+                on_topic: Callable[[Shown], bool] | None = None) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
         they hold but are not the kind of thing the question asks for)."""
         if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
@@ -1006,7 +1024,7 @@ class AnswerEngine:
             return []  # no claim could pass: skip the model call
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, builder.renderings(ctx.docs),
-                            context_countries)
+                            context_countries, on_topic)
         kept: list[ClaimCheck] = []
         for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
@@ -1031,11 +1049,12 @@ class AnswerEngine:
         under a label naming the article's partner country and date, and the merged context."""
         merged = Context()
         groups: list[tuple[str | None, list[ClaimCheck]]] = []
+        on_topic = self._on_topic(question)
         for doc_id in self._relevant_docs(question, hits, WIDE_MIN_RELEVANCE)[:WIDE_DOCS]:
             best = next(h for h in hits if h.doc_id == doc_id)
             ctx = builder.build([best], language=language, one_article=True)
             kept = self._claims(question, ctx, builder, language, trace, None, per_article=True,
-                                context_countries=builder.about(doc_id))
+                                context_countries=builder.about(doc_id), on_topic=on_topic)
             merged.docs.append(doc_id)  # every article asked (its sentences join `shown` only when it answered)
             if not kept:
                 continue
@@ -1058,7 +1077,8 @@ class AnswerEngine:
         docs = list(dict.fromkeys(h.doc_id for h in hits))
         relevance = self._relevance(question)
         if relevance is not None and docs:
-            share = {d: relevance({d}) for d in docs}
+            terms = self._doc_terms()[0]
+            share = {d: relevance(terms.get(d, set())) for d in docs}
             best = max(share.values())
             docs = [d for d in docs if share[d] >= min_share * best]
         return docs
@@ -1083,9 +1103,10 @@ class AnswerEngine:
         return None
 
     def _relevance(self, question: str) -> Callable[[set[str]], float] | None:
-        """doc ids → the IDF-weighted share of the question's language-neutral terms (lexicon concepts;
-        names too for Latin-script questions, whose capitals mark them) found in those documents."""
-        terms, df, n_docs = self._doc_terms()
+        """index terms (of documents or sentences) → the IDF-weighted share (IDF over the corpus's documents)
+        of the question's language-neutral terms (lexicon concepts; names too for Latin-script questions, whose
+        capitals mark them) among them."""
+        _, df, n_docs = self._doc_terms()
         try:
             from coopqa.concepts import index_terms
 
@@ -1098,10 +1119,23 @@ class AnswerEngine:
         if total <= 0 or len(q) < 2:
             return None
 
-        def share(doc_ids: set[str]) -> float:
-            return sum(w for t, w in weights.items() if any(t in terms.get(d, ()) for d in doc_ids)) / total
+        def share(found: set[str]) -> float:
+            return sum(w for t, w in weights.items() if t in found) / total
 
         return share
+
+    def _on_topic(self, question: str) -> Callable[[Shown], bool] | None:
+        """Whether a sentence holds the question's topic: its rarest lexicon concepts (fewest documents hold
+        them), leaving out the words that frame a question across articles ("which countries", "in which
+        articles"); None when the question has no concept rarer than one every document holds."""
+        from coopqa.concepts import index_terms
+
+        _, df, n_docs = self._doc_terms()
+        concepts = {t for t in index_terms(_FRAMING.sub(" ", question)) if t.startswith("c:")}
+        if not concepts or (rarest := min(df.get(t, 0) for t in concepts)) >= n_docs:
+            return None
+        topic = {t for t in concepts if df.get(t, 0) == rarest}
+        return lambda s: bool(topic & set(index_terms(s.text, s.language)))
 
     def _doc_terms(self) -> tuple[dict[str, set[str]], dict[str, int], int]:
         """Each document's index terms and their document frequencies (cached per store version)."""
