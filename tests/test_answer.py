@@ -404,6 +404,13 @@ def test_the_person_asked_about_is_not_the_answer_and_an_inflected_question_is_n
         "only restates the question"
 
 
+def test_a_number_word_starting_a_claim_is_a_number_not_a_name():
+    text = "تنص المذكرة على دبلجة عشرة أفلام إيرانية سنويا إلى العربية"
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "ar")}, "How many films will be dubbed?")
+    assert v._entities_missing("Ten Iranian films will be dubbed into Arabic each year.", text) == []
+    assert v._entities_missing("Twelve Iranian films will be dubbed into Arabic each year.", text) == ["12"]
+
+
 def test_verifier_first_word_capitalised_is_not_a_name():
     text = "Anar Karimov pointed out that the organization of joint film festivals and mutual film weeks will help."
     v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "en")}, "What did Karimov propose?")

@@ -39,7 +39,7 @@ from coopqa.citations import (
 )
 from coopqa.dates import find_dates
 from coopqa.prompts import load_prompt
-from coopqa.quantities import counts, numbers, states_amount, units
+from coopqa.quantities import counts, number_word, numbers, states_amount, units
 from coopqa.text import detect_language, fold_digits, negated, normalize, tokens
 from coopqa.translit import latinize, names_match
 from coopqa.types import LANGUAGES, SCHEMA_VERSION, CoopqaError, Document, sentence_number
@@ -484,7 +484,7 @@ def _latin_names(text: str) -> list[str]:
         words = [w.removesuffix("'s").removesuffix("’s") for w in re.split(r"\s+", m.group())]
         # Titles, generic words and country names/demonyms ("Azerbaijani Culture Minister Anar Karimov").
         words = [w for w in words if w.strip("'’-").lower() not in _GENERIC_CAPITALISED
-                 and not countries_in(w, concepts=False)]
+                 and not countries_in(w, concepts=False) and number_word(normalize(w)) is None]  # "Ten films"
         if words:
             out.append(" ".join(words))
     return out
