@@ -404,6 +404,13 @@ def test_the_person_asked_about_is_not_the_answer_and_an_inflected_question_is_n
         "only restates the question"
 
 
+def test_a_place_named_in_another_language_is_stated_through_the_lexicon():
+    text = "اقترح تنظيم مهرجان سنوي لأفلام الأطفال يتنقل بين بيروت وصور وطرابلس"
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "ar")}, "Between which cities?")
+    assert v._entities_missing("The festival would rotate between Beirut and Tripoli.", text) == []
+    assert v._entities_missing("The festival would rotate between Beirut and Sidon.", text) == ["Sidon"]
+
+
 def test_a_number_word_starting_a_claim_is_a_number_not_a_name():
     text = "تنص المذكرة على دبلجة عشرة أفلام إيرانية سنويا إلى العربية"
     v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "ar")}, "How many films will be dubbed?")

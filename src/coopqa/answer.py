@@ -525,6 +525,15 @@ def _known_words(phrase: str, *, named: bool = True) -> bool:
     return bool(terms) and all(t.startswith("c:") and (named or not t.startswith(_NAMED_CONCEPTS)) for t in terms)
 
 
+def _lexicon_states(name: str, text: str) -> bool:
+    """The text states the name through the lexicon: every term of the name is a language-neutral concept
+    the text holds too (a place or an institution named in another language: 'Tripoli' = «طرابلس»)."""
+    from coopqa.concepts import index_terms
+
+    terms = set(index_terms(name))
+    return bool(terms) and all(t.startswith("c:") for t in terms) and terms <= set(index_terms(text))
+
+
 def _lowercase_in(word: str, text: str) -> bool:
     """The word occurs in lower case in the text (for longer words, a word of the same 5-letter stem:
     'Organizing' / 'organization')."""
@@ -683,7 +692,8 @@ class Verifier:
             for name in _latin_names(_ARABIC_RUN.sub(" ", claim)):
                 if name == first and _lowercase_in(name, cited_text):
                     continue  # an ordinary word capitalised because it starts the claim ("Organizing …")
-                if not (self._name_in(name, cited_text) or _name_stated(name, self.question)):
+                if not (self._name_in(name, cited_text) or _name_stated(name, self.question)
+                        or _lexicon_states(name, cited_text)):
                     missing.append(name)
             for run in _ARABIC_RUN.findall(claim):  # a name kept in its original script
                 if len(run) >= 3 and not _name_stated(run, cited_text):
