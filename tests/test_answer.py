@@ -317,6 +317,15 @@ def test_a_restated_question_is_one_articles_answer_only_when_its_sentence_holds
     assert not answer_mod.Verifier({1: cartoon, 2: visit}, q).check(claim, [1]).supported
 
 
+def test_wide_question_shows_each_article_its_best_sentence_on_the_question_topic(coop):
+    q = "With which countries did Iran discuss academic or university exchanges in cinema?"
+    kazakh = [h for h in coop.search(q, answer_mod.WIDE_CANDIDATES) if h.doc_id.startswith("003_")]
+    assert "lecturers and students" not in kazakh[0].text  # not the best hit of its article …
+    _, llm, _ = ask(coop, q, NOT_ANSWERED)
+    users = [call[-1]["content"] for call in llm.calls]
+    assert any("lecturers and students" in u for u in users)  # … but the best one holding 'academic'
+
+
 def test_wide_question_is_asked_of_each_article_and_labelled(coop):
     """Each relevant article gets its own call; an article's supported claim is kept under a label naming its
     partner country and date, and its markers point into that article; an article that does not answer

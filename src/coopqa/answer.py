@@ -64,8 +64,9 @@ TOKEN_BUDGET = 450
 # Questions across articles are asked of each of at most WIDE_DOCS articles holding at least this share of
 # the question's weighted terms that the best article holds
 # (a list question would rather ask one article too many than miss one), among WIDE_CANDIDATES hits;
-# each is shown only that article's best hit: retrieval ranks the sentence that answers first far more
-# often than the 1.5B model picks it among several (measured on the cross-document items).
+# each is shown only that article's best hit holding the question's topic (else its best hit): retrieval
+# ranks the sentence that answers first far more often than the 1.5B model picks it among several
+# (measured on the cross-document items).
 WIDE_DOCS = 6
 # A question about one article is asked of the best relevant article's sentences alone, then of the next one if
 # that answers nothing: a small model given two articles answers from the one in the language it reads best.
@@ -644,7 +645,7 @@ class Verifier:
     context_countries: frozenset[str] = frozenset()  # ISO codes every shown sentence is about (its header)
     # Asked of one article among several: whether a shown sentence holds the question's topic, which makes a
     # claim that restates the question, citing it, this article's answer ("[Belarus:] … raised animation").
-    on_topic: Callable[[Shown], bool] | None = None
+    on_topic: Callable[[Shown | Hit], bool] | None = None
     _vectors: dict[int, np.ndarray] | None = None
     _claim_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -700,6 +701,18 @@ class Verifier:
                     missing.append(run)
         return missing
 
+    def _context_words(self, claim: str) -> set[str]:
+        """The claim's words naming a country every shown sentence is about (their header): stated wherever
+        the claim names them."""
+        return {w for w in tokens(claim)
+                if (found := countries_in(w, concepts=False)) and found <= self.context_countries}
+
+    def _split(self, claim: str) -> tuple[str, str]:
+        """_split_claim of the claim without its context words ('… with Kazakhstan' asked of the Kazakh
+        article only restates the question)."""
+        about = self._context_words(claim)
+        return _split_claim(" ".join(w for w in tokens(claim) if w not in about) if about else claim, self.question)
+
     def _content_supported(self, claim: str, cited: list[Shown]) -> tuple[bool, str]:
         """Whether the cited sentences state the claim. Its words are split into those it takes from the
         question (its premise) and the rest (the answer). The cited sentences together must hold most of
@@ -710,11 +723,8 @@ class Verifier:
         all shown sentences also makes it an anchor, since words cannot be compared directly across scripts
         and match poorly under Arabic and Persian inflection (clitics, broken plurals, «لقاء ثان»)."""
         cited_text = " ".join(s.text for s in cited)
-        # The countries every shown sentence is about (their header) are stated wherever the claim names them.
-        about = {w for w in tokens(claim)
-                 if (found := countries_in(w, concepts=False)) and found <= self.context_countries}
-        premise, novel = _split_claim(" ".join(w for w in tokens(claim) if w not in about) if about else claim,
-                                      self.question)
+        about = self._context_words(claim)
+        premise, novel = self._split(claim)
         has_premise = len(premise.split()) >= 2
         # Names the cited text states in any script (checked by _entities_missing) are stated words here too:
         # 'Mohammad Khazaei' shares no surface word with 'محمد خزاعي'.
@@ -777,7 +787,7 @@ class Verifier:
             if (moved := self._sentence_stating(text, cited)) is None:
                 return ClaimCheck(text, cited, False, "not in the cited sentences: " + ", ".join(missing[:4]))
             cited, repaired = [], [moved]  # the model cited the wrong number (see below)
-        if not _split_claim(text, self.question)[1] and not _YES_NO.match(normalize(self.question)):
+        if not self._split(text)[1] and not _YES_NO.match(normalize(self.question)):
             if self.on_topic is not None and cited and all(self.on_topic(self.shown[n]) for n in cited):
                 return ClaimCheck(text, cited, True, "restates the question; the cited sentence holds its topic")
             return ClaimCheck(text, cited, False, "only restates the question")
@@ -1025,7 +1035,7 @@ class AnswerEngine:
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False,
                 attempts: int = 2, context_countries: frozenset[str] = frozenset(),
-                on_topic: Callable[[Shown], bool] | None = None) -> list[ClaimCheck]:
+                on_topic: Callable[[Shown | Hit], bool] | None = None) -> list[ClaimCheck]:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
         they hold but are not the kind of thing the question asks for)."""
         if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
@@ -1061,7 +1071,8 @@ class AnswerEngine:
         groups: list[tuple[str | None, list[ClaimCheck]]] = []
         on_topic = self._on_topic(question)
         for doc_id in self._relevant_docs(question, hits, WIDE_MIN_RELEVANCE)[:WIDE_DOCS]:
-            best = next(h for h in hits if h.doc_id == doc_id)
+            ranked = [h for h in hits if h.doc_id == doc_id]
+            best = next((h for h in ranked if on_topic and on_topic(h)), ranked[0])  # the best on its topic
             ctx = builder.build([best], language=language, one_article=True)
             kept = self._claims(question, ctx, builder, language, trace, None, per_article=True,
                                 context_countries=builder.about(doc_id), on_topic=on_topic)
@@ -1134,9 +1145,9 @@ class AnswerEngine:
 
         return share
 
-    def _on_topic(self, question: str) -> Callable[[Shown], bool] | None:
-        """Whether a sentence holds the question's topic: its rarest lexicon concepts (fewest documents hold
-        them), leaving out the words that frame a question across articles ("which countries", "in which
+    def _on_topic(self, question: str) -> Callable[[Shown | Hit], bool] | None:
+        """Whether a sentence (shown or hit) holds the question's topic: its rarest lexicon concepts (fewest
+        documents hold them), leaving out the words that frame a question across articles ("which countries", "in which
         articles"); None when the question has no concept rarer than one every document holds."""
         from coopqa.concepts import index_terms
 
