@@ -527,12 +527,11 @@ def _known_words(phrase: str, *, named: bool = True) -> bool:
 
 
 def _lexicon_states(name: str, text: str) -> bool:
-    """The text states the name through the lexicon: every term of the name is a language-neutral concept
-    the text holds too (a place or an institution named in another language: 'Tripoli' = «طرابلس»)."""
+    """The text states the name through the lexicon: the name is lexicon vocabulary (`_known_words`) whose
+    concepts the text holds too (a place or an institution named in another language: 'Tripoli' = «طرابلس»)."""
     from coopqa.concepts import index_terms
 
-    terms = set(index_terms(name))
-    return bool(terms) and all(t.startswith("c:") for t in terms) and terms <= set(index_terms(text))
+    return _known_words(name) and set(index_terms(name)) <= set(index_terms(text))
 
 
 def _lowercase_in(word: str, text: str) -> bool:
@@ -1098,8 +1097,7 @@ class AnswerEngine:
         docs = list(dict.fromkeys(h.doc_id for h in hits))
         relevance = self._relevance(question)
         if relevance is not None and docs:
-            terms = self._doc_terms()[0]
-            share = {d: relevance(terms.get(d, set())) for d in docs}
+            share = {d: relevance({d}) for d in docs}
             best = max(share.values())
             docs = [d for d in docs if share[d] >= min_share * best]
         return docs
@@ -1124,10 +1122,9 @@ class AnswerEngine:
         return None
 
     def _relevance(self, question: str) -> Callable[[set[str]], float] | None:
-        """index terms (of documents or sentences) → the IDF-weighted share (IDF over the corpus's documents)
-        of the question's language-neutral terms (lexicon concepts; names too for Latin-script questions, whose
-        capitals mark them) among them."""
-        _, df, n_docs = self._doc_terms()
+        """doc ids → the IDF-weighted share of the question's language-neutral terms (lexicon concepts;
+        names too for Latin-script questions, whose capitals mark them) found in those documents."""
+        terms, df, n_docs = self._doc_terms()
         try:
             from coopqa.concepts import index_terms
 
@@ -1140,15 +1137,15 @@ class AnswerEngine:
         if total <= 0 or len(q) < 2:
             return None
 
-        def share(found: set[str]) -> float:
-            return sum(w for t, w in weights.items() if t in found) / total
+        def share(doc_ids: set[str]) -> float:
+            return sum(w for t, w in weights.items() if any(t in terms.get(d, ()) for d in doc_ids)) / total
 
         return share
 
     def _on_topic(self, question: str) -> Callable[[Shown | Hit], bool] | None:
         """Whether a sentence (shown or hit) holds the question's topic: its rarest lexicon concepts (fewest
-        documents hold them), leaving out the words that frame a question across articles ("which countries", "in which
-        articles"); None when the question has no concept rarer than one every document holds."""
+        documents hold them), leaving out the words that frame a question across articles ("which countries",
+        "in which articles"); None when the question has no concept rarer than one every document holds."""
         from coopqa.concepts import index_terms
 
         _, df, n_docs = self._doc_terms()
