@@ -714,6 +714,18 @@ def test_a_claimed_year_must_be_stated():
     assert v._entities_missing("They met on 12 October 2024.", "روز شنبه بیست و یکم مهر ماه هزار و چهارصد و سه") == []
 
 
+def test_a_day_and_month_without_a_year_are_that_day_in_the_articles_year_in_any_calendar():
+    """«تا ۱۹ آبان» in an article of 2024 is 9 November: "until 19 October" (the day number kept, the month
+    misread) is not stated; "until 9 November" is. Without the article's year neither can be checked."""
+    text = "این هفته فیلم تا ۱۹ آبان ادامه دارد"
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "fa")}, "Until when does the film week run?",
+                            year=2024)
+    assert v._entities_missing("The film week runs until 19 October.", text) == ["19 October"]
+    assert v._entities_missing("The film week runs until 9 November.", text) == []
+    assert not v.check("The film week runs until 19 October.", [1]).supported
+    assert answer_mod.Verifier({}, "Until when?")._entities_missing("until 19 October", text) == []
+
+
 COUNSELLOR_MET = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و کورمانبیک ژوماگالی"
 MOU_SIGNED = "The memorandum of understanding, signed in the Kazakh capital"
 

@@ -25,6 +25,14 @@ def test_no_year_needs_a_default_and_invalid_dates_are_skipped() -> None:
     assert _isos("2022-13-45 and 1404/13/01") == []
 
 
+def test_a_solar_hijri_day_and_month_take_the_solar_year_that_falls_in_the_default_year() -> None:
+    """19 Aban in 2024 is 1403's (9 November 2024); 15 Bahman in 2025 is 1403's too (3 February 2025)."""
+    assert _isos("این هفته فیلم تا ۱۹ آبان ادامه دارد") == []
+    assert [d.iso for d in find_dates("تا ۱۹ آبان ادامه دارد", default_year=2024)] == ["2024-11-09"]
+    assert [d.iso for d in find_dates("روز ۱۵ بهمن", default_year=2025)] == ["2025-02-03"]
+    assert [d.calendar for d in find_dates("۱۵ بهمن", default_year=2025)] == ["solar_hijri"]
+
+
 def test_document_date_prefers_full_dates() -> None:
     date = document_date("Program of June 2022. Signed 2024-12-11.")
     assert date is not None and date.iso == "2024-12-11" and date.text == "2024-12-11"

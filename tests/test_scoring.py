@@ -329,3 +329,15 @@ def test_a_yes_or_no_answer_is_matched_as_that_word() -> None:
     assert not score_answer({"answer": "Yes, a date has been set to sign the MoU [1]."}, gold, DOCS).correct
     assert score_answer({"answer": "No date has been set for the signing [1]."}, gold, DOCS).correct
     assert score_answer({"answer": "No, not yet [1]."}, gold, DOCS).correct
+
+
+def test_a_date_answer_is_matched_by_its_day_in_any_format_or_calendar() -> None:
+    """Expected "Tuesday, 4 February 2025": "February 4, 2025" and «۱۶ بهمن ۱۴۰۳» state it; "in 2025" and
+    "5 February 2025" do not, though a fuzzy name match of the digits would pass them."""
+    from coopqa.scoring import GoldQuestion, score_answer
+
+    gold = GoldQuestion("When did the meeting take place?", None, "en", ["Tuesday, 4 February 2025"], [])
+    assert score_answer({"answer": "The meeting took place on February 4, 2025 [1]."}, gold, DOCS).correct
+    assert score_answer({"answer": "روز سه‌شنبه ۱۶ بهمن ۱۴۰۳ [1]"}, gold, DOCS).correct
+    assert not score_answer({"answer": "It took place in 2025 [1]."}, gold, DOCS).correct
+    assert not score_answer({"answer": "It took place on 5 February 2025 [1]."}, gold, DOCS).correct

@@ -321,6 +321,11 @@ class ContextBuilder:
         self._summaries: dict[str, dict | None] = {}
         self.home = home
 
+    def year(self, doc_ids: Iterable[str]) -> int | None:
+        """The one year these articles are all dated in, or None."""
+        years = {doc.date[:4] if (doc := self.document(d)) and doc.date else None for d in doc_ids}
+        return int(years.pop()) if len(years) == 1 and None not in years else None
+
     def document(self, doc_id: str) -> Document | None:
         if doc_id not in self._docs:
             self._docs[doc_id] = self._document(doc_id)
@@ -645,6 +650,9 @@ class Verifier:
     # Asked of one article among several: whether a shown sentence holds the question's topic, which makes a
     # claim that restates the question, citing it, this article's answer ("[Belarus:] … raised animation").
     on_topic: Callable[[Shown | Hit], bool] | None = None
+    # The article's year: a claim's day and month without one ("19 October") must be the day a cited sentence
+    # gives in that year, in any calendar («۱۹ آبان» is 9 November 2024 in an article of 2024).
+    year: int | None = None
     _vectors: dict[int, np.ndarray] | None = None
     _claim_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -676,14 +684,15 @@ class Verifier:
         for code in countries_in(claim, concepts=False) - self.context_countries:
             if not country_mentioned(cited_text, english_country(code), concepts=True):
                 missing.append(english_country(code))
-        for d in find_dates(claim):
+        with_year = set(find_dates(claim))
+        for d in find_dates(claim, default_year=self.year):
             if _present_in(d.text, self.question):
                 continue
-            if not date_in(cited_text, d.iso, d.text, own_year=True):
+            if not date_in(cited_text, d.iso, d.text, own_year=d in with_year):
                 missing.append(d.text)  # one mention with the year: "December 11" does not state "December 11, 2022"
         cited_numbers = numbers(cited_text)
         # Number words under 3 are everyday words ("one of", "the two sides", Arabic duals have none).
-        missing += [n for n in numbers(claim, words_from=3, skip_dates=True)
+        missing += [n for n in numbers(claim, words_from=3, skip_dates=True, default_year=self.year)
                     if n not in cited_numbers and n not in question_numbers]
         missing += sorted(units(claim) - units(cited_text) - units(self.question))  # "10 million" ≠ "ten films"
         latin_claim = not _ARABIC_SCRIPT.search(_ARABIC_RUN.sub("", claim)) and bool(re.search("[A-Za-z]", claim))
@@ -1043,7 +1052,7 @@ class AnswerEngine:
             return []  # no claim could pass: skip the model call
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, builder.renderings(ctx.docs),
-                            context_countries, on_topic)
+                            context_countries, on_topic, year=builder.year(ctx.docs))
         kept: list[ClaimCheck] = []
         for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,

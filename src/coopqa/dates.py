@@ -54,7 +54,7 @@ _PATTERNS = [
         "month_year",
         re.compile(rf"(?<![\w])({_G_NAMES}|{_S_NAMES})\s+(?:ماه\s+)?(?:سال\s+)?({_D}{{4}})(?!{_D})", re.IGNORECASE),
     ),
-    ("day_month", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES})(?![\w])", re.IGNORECASE)),
+    ("day_month", re.compile(rf"(?<![\w])({_D}{{1,2}})\s+({_G_NAMES}|{_S_NAMES})(?![\w])", re.IGNORECASE)),
     ("month_day", re.compile(rf"(?<![\w])({_G_NAMES})\s+({_D}{{1,2}})(?!{_D})", re.IGNORECASE)),
 ]
 
@@ -91,6 +91,18 @@ def _iso(year: int, month: int | None, day: int | None) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def _solar_year(month: int, day: int, gregorian_year: int) -> int:
+    """The Solar Hijri year whose `day` of `month` falls in `gregorian_year` (19 Aban in 2024 is 1403's;
+    Dey 11 to the end of Esfand fall in the Gregorian year after the Solar one starts)."""
+    for year in (gregorian_year - 621, gregorian_year - 622):
+        try:
+            if JalaliDate(year, month, day).to_gregorian().year == gregorian_year:
+                return year
+        except ValueError:
+            continue
+    return gregorian_year - 621
+
+
 def _month(name: str) -> tuple[int, bool]:
     """(month number, is Solar Hijri month name)."""
     key = name.lower()
@@ -101,7 +113,8 @@ def _month(name: str) -> tuple[int, bool]:
 
 def _pattern_dates(text: str, default_year: int | None = None) -> list[DateMention]:
     """Dates written with digits or month names, left to right, longest match first. Day-month mentions
-    without a year take `default_year` when given and are skipped otherwise."""
+    without a year take `default_year` (Gregorian; a Solar Hijri day-month takes the Solar year in which that
+    day falls in it) when given and are skipped otherwise."""
     taken: list[tuple[int, int]] = []
     found: list[DateMention] = []
     for kind, pattern in _PATTERNS:
@@ -121,7 +134,8 @@ def _pattern_dates(text: str, default_year: int | None = None) -> list[DateMenti
                 if default_year is None:
                     continue
                 name, d = (groups[1], groups[0]) if kind == "day_month" else (groups[0], groups[1])
-                (month, _), day, year = _month(name), int(d), default_year
+                (month, solar), day = _month(name), int(d)
+                year = _solar_year(month, day, default_year) if solar else default_year
             iso = _iso(year, month, day)
             if iso is None:
                 continue

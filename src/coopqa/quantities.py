@@ -84,18 +84,19 @@ def number_word(word: str) -> int | None:
     return table[bare] if bare is not None else None
 
 
-def _mask_dates(text: str) -> str:
-    for d in find_dates(text):
+def _mask_dates(text: str, default_year: int | None = None) -> str:
+    for d in find_dates(text, default_year):
         text = text[: d.start] + " " * (d.end - d.start) + text[d.end :]
     return text
 
 
-def numbers(text: str, *, words_from: int = 1, skip_dates: bool = False) -> set[str]:
+def numbers(text: str, *, words_from: int = 1, skip_dates: bool = False, default_year: int | None = None) -> set[str]:
     """Numbers the text states, canonical (ASCII digits, no leading zeros): digit runs, and number words
-    worth at least `words_from` (Arabic 'X عشر' = 10 + X); `skip_dates` leaves date mentions out."""
+    worth at least `words_from` (Arabic 'X عشر' = 10 + X); `skip_dates` leaves date mentions out (with a
+    `default_year`, a day and month without a year too: "9 November")."""
     folded = fold_digits(text)
     if skip_dates:
-        folded = _mask_dates(folded)
+        folded = _mask_dates(folded, default_year)
     found = {n.lstrip("0") or "0" for n in _NUMBER.findall(folded.replace(",", ""))}
     words = tokens(folded)
     for i, w in enumerate(words):

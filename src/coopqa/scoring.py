@@ -28,6 +28,7 @@ from coopqa.citations import agreement_in as _agreement_in
 from coopqa.citations import country_stated as _country_in
 from coopqa.citations import date_in as _date_in
 from coopqa.citations import org_in as _org_in
+from coopqa.dates import find_dates
 from coopqa.labels import CrossDocItem, Label, RetrievalQuery
 from coopqa.text import negated, normalize, tokens
 from coopqa.translit import names_match
@@ -377,12 +378,22 @@ class AnswerScore:
     uncovered: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, support text)
 
 
+def _states_value(text: str, value: str) -> bool:
+    """A bare "Yes"/"No" only as that word (a name match in any script would find "No" in "now" or «نو»);
+    a day (a full date in the value) as that day in any format or calendar, year included ("4 February 2025"
+    by "February 4, 2025" or «۱۶ بهمن ۱۴۰۳», not by "in 2025" or "5 February 2025", which a fuzzy name
+    match would let pass); anything else as a phrase or a name in any script."""
+    if normalize(value) in ("yes", "no"):
+        return present(value, text)
+    if day := next((m.iso for m in find_dates(value) if len(m.iso) == 10), None):
+        return present(value, text) or _date_in(text, day, own_year=True)
+    return states(text, value)
+
+
 def _states_answer(text: str, expected: Sequence[str]) -> bool:
     """The answer text states one of the expected answers, with the same polarity ("no date has been set" is
-    not stated by "a date has been set"); a bare "Yes"/"No" only as that word (a name match in any script
-    would find "No" in "now" or «نو»)."""
-    return any((present(v, text) if normalize(v) in ("yes", "no") else states(text, v)) and negated(v) <= negated(text)
-               for v in expected)
+    not stated by "a date has been set")."""
+    return any(_states_value(text, v) and negated(v) <= negated(text) for v in expected)
 
 
 def score_answer(answer: dict | None, gold: GoldQuestion, docs: Mapping[str, Document]) -> AnswerScore:
