@@ -533,10 +533,14 @@ def _known_words(phrase: str, *, named: bool = True) -> bool:
 
 def _lexicon_states(name: str, text: str) -> bool:
     """The text states the name through the lexicon: the name is lexicon vocabulary (`_known_words`) whose
-    concepts the text holds too (a place or an institution named in another language: 'Tripoli' = «طرابلس»)."""
+    concepts the text holds too (a region or an institution named in another language: 'Persian Gulf' =
+    «الخليج الفارسي»). Not a city, which the lexicon folds into its country: 'Tehran' is no more stated by
+    «ایران» than by «تهران» there."""
     from coopqa.concepts import index_terms
 
-    return _known_words(name) and set(index_terms(name)) <= set(index_terms(text))
+    terms = set(index_terms(name))
+    city = not countries_in(name, concepts=False) and any(t.startswith("c:country:") for t in terms)
+    return _known_words(name) and not city and terms <= set(index_terms(text))
 
 
 def _lowercase_in(word: str, text: str) -> bool:
@@ -549,8 +553,8 @@ def _lowercase_in(word: str, text: str) -> bool:
 
 def _name_stated(name: str, text: str) -> bool:
     """The text names the person/place: the phrase itself, or (any script) its surname and at least half of
-    its words as transliteration skeletons (coopqa.translit.latinize), a word or two joined words of the
-    text each (طالبیمتین = Talebi Matin). Stricter than coopqa.citations.name_in, whose alignment lets a
+    its words as transliteration skeletons (coopqa.translit.latinize), a word or two joined Arabic-script
+    words of the text each (طالبیمتین = Talebi Matin). Stricter than coopqa.citations.name_in, whose alignment lets a
     short surname match unrelated words ('Putin' ~ 'about'): skeletons under 4 letters must be equal."""
     if present(name, text):
         return True
@@ -558,8 +562,10 @@ def _name_stated(name: str, text: str) -> bool:
     words = [w for w in words if w]
     if not words:
         return False
-    body = [w for w in (latinize(t) for t in tokens(text)) if w]
-    units = set(body) | {a + b for a, b in zip(body, body[1:], strict=False)}
+    body = [(sk, bool(_ARABIC_SCRIPT.match(t))) for t in tokens(text) if (sk := latinize(t))]
+    # two words joined only in Arabic script, which may split a name (طالبی متین); in Latin script "the
+    # Iranian" would make 'Tehran'
+    units = {sk for sk, _ in body} | {a + b for (a, x), (b, y) in zip(body, body[1:], strict=False) if x and y}
 
     def same(sk: str) -> bool:
         if len(sk) < 3:
