@@ -655,7 +655,11 @@ def test_a_date_question_is_asked_when_a_sentence_shown_states_a_date(coop):
     ("What are the names of the two Iranian trainers?", "person"),
     ("Which Iranian festival will the delegation attend?", "title"), ("What are the titles of the films?", "title"),
     ("إلى أي مهرجان إيراني سيدعى صناع الأفلام؟", "title"), ("نخستین فیلم‌های ایرانی که دوبله می‌شوند کدامند؟", "title"),
-    ("When is the MoU expected to be signed?", None), ("Who is Israfil Kaliji?", None), ("من هو خزاعي؟", None),
+    ("When is the MoU expected to be signed?", "time"), ("متى عقد اللقاء في بيروت؟", "time"),
+    ("تفاهم‌نامه چه زمانی قرار است امضا شود؟", "time"), ("Until when does the film week run?", "time"),
+    ("Where and when will the committee meet?", None), ("أين ومتى ستجتمع اللجنة؟", None),
+    ("دوره دوم کجا و چه زمانی برگزار می‌شود؟", None), ("What did Karimov say when he visited Tehran?", None),
+    ("Who is Israfil Kaliji?", None), ("من هو خزاعي؟", None),
     ("Which areas of cooperation did Khazaei propose?", None), ("Which kinds of films does the MoU cover?", None),
     ("What did the festival director offer?", None), ("هفته فیلم ایران در کدام شهر گشایش یافت؟", None),
 ])
@@ -678,6 +682,16 @@ def test_answer_types_are_checked():
     assert ok("person", ["محمد خزاعي (Mohammad Khazaei)."], "Who heads Iran's Cinema Organization?")
     assert not ok("person", ["Iran and Kazakhstan signed it."], "Who signed the Iran–Kazakhstan MoU?")
     assert not ok("person", ["Karimov met the head of the library."], "Whom did Karimov meet?")
+
+
+def test_a_when_question_needs_a_time_of_any_precision_in_any_language():
+    """A date, a month, a season, a relative time or a moment of the event answer "when"; a place does not."""
+    ok = answer_mod.states_answer_type
+    for claim in ["on 4 February 2025", "in the spring", "في الربيع المقبل", "ظرف دو ماه آینده",
+                  "during the Uzbek delegation's visit", "on the sidelines of the opening ceremony", "next year"]:
+        assert ok("time", [claim], "When?"), claim
+    for claim in ["في مقر الوزارة في بيروت", "The MoU was signed by Sadeghi-Nia at the ministry's headquarters."]:
+        assert not ok("time", [claim], "When?"), claim
 
 
 def test_amounts_titles_and_native_names_are_checked():

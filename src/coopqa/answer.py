@@ -139,6 +139,9 @@ _ANSWER_TYPES = {
     # a date: on what date / which day / which year (not "when", which "in the near future" may answer)
     "date": re.compile(r"\b(on |in )?(what|which) (date|day|year)\b|(ای|ما) (تاریخ|عام|سنه|یوم)|"
                        r"چه (تاریخی|روزی|سالی)|کدام (روز|سال|تاریخ)|در چه سال"),
+    # a time of any precision: when (not "where and when", which a place half answers)
+    "time": re.compile(r"^(and |so )?(until |since |by )?when\b|(^|\s)(حتی |منذ )?متی(\s|\?|$)|"
+                       r"^(?!.*کجا).*(چه (زمانی|وقتی?|موقع)|(^|\s)تا کی(\s|\?|$))"),
     # a country: which country / whose ambassador
     "country": re.compile(r"\b(which|what) (country|countries|nation)\b|(ای|ما) (دوله|بلد)|کدام کشور|چه کشوری"),
     # a title: which film / festival, the titles of …
@@ -165,6 +168,18 @@ _YES_NO_WORDS = frozenset(normalize(w) for w in "yes no نعم كلا بلى ب�
 # (`Verifier._entities_missing`): a context none of whose sentences states one cannot answer.
 _SENTENCE_STATED_KINDS = ("money", "number", "date")
 _BARE_YEAR = re.compile(r"(?<!\d)(1[34]\d\d|19\d\d|20\d\d)(?!\d)")
+# Words that place a claim in time besides dates and the lexicon's time words (day, week, month, year, month
+# names): seasons, weekdays, relative times ("next spring", "during the visit", "by the end of") and the
+# moments of an event ("at the opening ceremony", "on the sidelines of"), normalised.
+_TIME_WORDS = frozenset(normalize(w) for w in (
+    "spring summer autumn fall winter season monday tuesday wednesday thursday friday saturday sunday next coming "
+    "upcoming future soon later earlier recently previous last during after before until till since ago early late "
+    "mid end beginning half ceremony opening closing sidelines "
+    "ربيع الربيع صيف الصيف خريف الخريف شتاء الشتاء مقبل المقبل المقبلة قادم القادم القادمة مستقبل المستقبل قريبا "
+    "القريب خلال بعد قبل حتى منذ نهاية بداية مطلع أواخر أوائل منتصف النصف الماضي الماضية السابق الجاري الحالي "
+    "الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت الأحد حفل افتتاح الافتتاح ختام الختام هامش "
+    "بهار تابستان پاییز زمستان آینده آتی بزودی اخیر گذشته طی پس بعد قبل پیش پایان آغاز ابتدای اوایل اواخر نیمه "
+    "جاری شنبه یکشنبه دوشنبه سه‌شنبه چهارشنبه پنجشنبه جمعه مراسم افتتاحیه اختتامیه حاشیه").split())
 
 
 # Questions that ask across articles (lists, comparisons): wider context, more documents.
@@ -583,10 +598,22 @@ def _name_stated(name: str, text: str) -> bool:
 
 
 def answer_type(question: str) -> str | None:
-    """What the answer must state, from the question's form: 'money', 'number', 'date', 'country', 'title',
-    'person' or None."""
+    """What the answer must state, from the question's form: 'money', 'number', 'date', 'time', 'country',
+    'title', 'person' or None."""
     q = normalize(question)
     return next((kind for kind, pattern in _ANSWER_TYPES.items() if pattern.search(q)), None)
+
+
+def _states_time(text: str) -> bool:
+    """The text places something in time: a date or year, a time word of the lexicon (day, week, month, year,
+    a month's name) or of _TIME_WORDS, an Arabic one behind a clitic too («وبعد»)."""
+    from coopqa.concepts import index_terms
+
+    if find_dates(text) or _BARE_YEAR.search(fold_digits(text)):
+        return True
+    if any(t.startswith(("c:time:", "c:month:", "c:solar:")) for t in index_terms(text)):
+        return True
+    return any(w in _TIME_WORDS or (w[:1] in "وفبل" and w[1:] in _TIME_WORDS) for w in tokens(text))
 
 
 def _names_a_title(text: str, question: str) -> bool:
@@ -633,6 +660,8 @@ def states_answer_type(kind: str | None, claims: Sequence[str], question: str, n
         return bool(counts(text, question))
     if kind == "date":
         return bool(find_dates(text) or _BARE_YEAR.search(fold_digits(text)))
+    if kind == "time":
+        return _states_time(text)
     if kind == "country":
         return bool(countries_in(text, concepts=False) - countries_in(question, concepts=False))
     if kind == "title":
