@@ -837,3 +837,39 @@ def test_a_yes_or_no_that_restates_the_question_must_match_the_sentences_polarit
     v = answer_mod.Verifier(shown, "Was the memorandum signed?")
     assert v.check("Yes, the memorandum was signed.", [3]).supported
     assert not v.check("No, the memorandum was not signed.", [3]).supported
+
+
+def test_a_sentence_that_says_more_than_one_shown_is_shown_one_that_says_less_is_not():
+    """A headline shown first does not hide the lead that repeats it with the date and the names; the lead
+    shown first hides the headline, which adds nothing."""
+    from coopqa.search import Hit
+    from coopqa.types import Document, Sentence
+
+    title = "Head of Iran's film archive meets Armenian cinema centre director in Yerevan"
+    lead = ("Yerevan – The head of Iran's film archive met Hasmik Avakian, the Armenian cinema centre director, "
+            "in Yerevan on Saturday 12 October 2024 at the invitation of the centre.")
+    other = "The two sides agreed to exchange digital copies of documentaries."
+    texts, start, sentences = [title, lead, other], 0, []
+    for n, t in enumerate(texts, 1):
+        sentences.append(Sentence(id=f"d:s{n}", start=start, end=start + len(t), text=t))
+        start += len(t) + 1
+    doc = Document(doc_id="d", text=" ".join(texts), language="en", sentences=sentences)
+    builder = answer_mod.ContextBuilder(lambda doc_id: doc if doc_id == "d" else None)
+
+    def shown(order: list[int]) -> list[str]:
+        hits = [Hit(f"d:s{n}", "d", 1.0, texts[n - 1], "en") for n in order]
+        return [s.id for s in builder.build(hits, one_article=True).shown.values()]
+
+    assert shown([1, 2, 3]) == ["d:s1", "d:s2", "d:s3"]
+    assert shown([2, 1, 3]) == ["d:s2", "d:s3"]
+
+
+def test_a_quoted_title_must_be_named_by_the_cited_sentence():
+    """«نخستین فیلم سینمای قزاقستان و ایران» holds the words 'Kazakh' and 'cinema' but no film called 'Kazakh
+    Cinema'; a title the sentence gives, in its own script or transliterated, is stated."""
+    text = "طالبیمتین از تولید مشترک نخستین فیلم سینمای قزاقستان و ایران با عنوان «سفر به آلماتی» خبر داد"
+    v = answer_mod.Verifier({1: answer_mod.Shown(1, "d:s1", "d", text, "fa")}, "Which film will be co-produced?")
+    assert v._entities_missing("The first co-production will be the film 'Kazakh Cinema'.", text) == [
+        "Kazakh Cinema"]
+    assert v._entities_missing("The first co-production is «سفر به آلماتی».", text) == []
+    assert v._entities_missing("Iran's first co-production with Kazakhstan's cinema was announced.", text) == []

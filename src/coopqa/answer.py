@@ -161,6 +161,8 @@ _ANSWER_TYPES = {
 # Words that a title follows in Arabic script (festival, film, documentary, series), normalised.
 _TITLE_HEADS = frozenset(normalize(w) for w in "مهرجان المهرجان جشنواره فيلم الفيلم فیلم مستند سلسلة مجموعه".split())
 _NAMED_CONCEPTS = ("c:org:", "c:city:", "c:place:", "c:theme:")
+# A quoted title in a claim: 'Kazakh Cinema', "The Pilgrim", «…» (not the apostrophes of "Iran's").
+_QUOTED = re.compile(r"(?<![\w'])'([^']{2,}?)'(?![\w'])|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|«([^»]{2,}?)»")
 # Yes/no questions, whose answer may add nothing but a negation to the question's words.
 _YES_NO = re.compile(r"(is|are|was|were|has|have|had|did|does|do|will|would|can|could)\b|هل\b|ا?یا\b")
 _YES_NO_WORDS = frozenset(normalize(w) for w in "yes no نعم كلا بلى بله خیر آری".split())
@@ -418,8 +420,8 @@ class ContextBuilder:
             if s is None or s.boilerplate or sid in chosen[doc_id]:
                 return False
             words = set(tokens(s.text))
-            if any(len(words & w) >= 0.7 * max(1, min(len(words), len(w))) for w in seen_words):
-                return False  # a near-duplicate (news repeats its lead) adds tokens, not facts
+            if any(len(words & w) >= 0.7 * max(1, len(words)) for w in seen_words):
+                return False  # mostly said already (news repeats its lead in the headline): tokens, not facts
             cost = _estimate_tokens(s.text[:MAX_SENTENCE_CHARS], doc.language)
             if _needs_gloss(doc.language, language):
                 glosses[sid] = gloss_line(s.text, doc.language, self.renderings([doc_id]))
@@ -730,6 +732,9 @@ class Verifier:
         missing += [n for n in numbers(claim, words_from=3, skip_dates=True, default_year=self.year)
                     if n not in cited_numbers and n not in question_numbers]
         missing += sorted(units(claim) - units(cited_text) - units(self.question))  # "10 million" ≠ "ten films"
+        for title in (t for m in _QUOTED.finditer(claim) for t in m.groups() if t):
+            if not (present(title, cited_text) or _name_stated(title, cited_text)):
+                missing.append(title)  # a quoted title is named there, not made of its words ('Kazakh Cinema')
         latin_claim = not _ARABIC_SCRIPT.search(_ARABIC_RUN.sub("", claim)) and bool(re.search("[A-Za-z]", claim))
         if latin_claim:
             first = claim.split(maxsplit=1)[0] if claim.split() else ""
