@@ -620,7 +620,8 @@ def _states_time(text: str) -> bool:
 
 def _names_a_title(text: str, question: str) -> bool:
     """The text gives a title: a quoted phrase; a run of two or more capitalised words with a word that is
-    not in the question nor a country or demonym ('Havana Film Festival', not 'The Chinese'); or in Arabic
+    not in the question nor a country or demonym ('Havana Film Festival', not 'The Chinese'), naming no
+    institution the question does not ask for ('National Film Archive' is no film's title); or in Arabic
     script a festival/film word followed by a word not in the question that is no common word (a name or a
     named concept of the lexicon: «مهرجان فجر», not «فيلم سينمائي»)."""
     if re.search(r"«[^»]{2,}»|\"[^\"]{2,}\"|“[^”]{2,}”", text):
@@ -628,6 +629,8 @@ def _names_a_title(text: str, question: str) -> bool:
     asked = set(tokens(question))
     for m in _LATIN_NAME_RUN.finditer(_ARABIC_RUN.sub(" ", text)):
         words = [w for w in m.group().split() if w.lower() not in ("the", "a", "an")]
+        if (set(tokens(m.group())) & _INSTITUTION_WORDS) - asked:
+            continue  # an institution's name is not the film's or festival's title asked for
         if len(words) >= 2 and any(normalize(w) not in asked and not countries_in(w, concepts=False) for w in words):
             return True
     words = tokens(text)
