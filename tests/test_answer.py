@@ -710,7 +710,7 @@ def test_amounts_titles_and_native_names_are_checked():
     assert not ok("title", ["The Chinese delegation will attend an upcoming Iranian film festival in Tehran."], q)
     films = "Which Iranian films from the 1960s will be restored?"
     assert not ok("title", ["Gosfilmofond holds 40 Iranian titles with the National Film Archive of Iran."], films)
-    assert ok("title", ["The Cow and Brick and Mirror will be restored."], films)
+    assert ok("title", ["The Night Bus will be restored with the National Film Archive of Iran."], films)
     assert ok("title", ["سيدعى صناع أفلام تونسيون إلى مهرجان فجر السينمائي الدولي"], "إلى أي مهرجان إيراني؟")
     assert not ok("title", ["الفنون في المسابقة الرسمية هي قصيران"], "ما عنوانا الفيلمين الإيرانيين القصيرين؟")
     people = ["جوزيف عيد", "حميد رضا صادقي نيا"]
