@@ -876,3 +876,32 @@ def test_a_quoted_title_must_be_named_by_the_cited_sentence():
         "Kazakh Cinema"]
     assert v._entities_missing("The first co-production is «سفر به آلماتی».", text) == []
     assert v._entities_missing("Iran's first co-production with Kazakhstan's cinema was announced.", text) == []
+
+
+@pytest.mark.parametrize(("question", "side"), [
+    ("Which senior Iranian official is expected to visit Beirut?", "IR"),
+    ("Who signed the MoU for the Syrian side?", "SY"),
+    ("من وقع مذكرة التفاهم عن الجانب السوري؟", "SY"), ("أي مسؤول إيراني رفيع يتوقع أن يزور بيروت؟", "IR"),
+    ("کدام مقام ایرانی با رئیس مرکز دیدار کرد؟", "IR"), ("Which Azerbaijani minister visited Tehran?", "AZ"),
+    ("Whom did the Syrian cinema chief meet?", None), ("Who heads Kazakhstan's State Centre?", None),
+    ("Which official met Karimov?", None),
+])
+def test_the_side_a_person_question_asks_for(question, side):
+    assert answer_mod.asked_side(question) == side
+
+
+def test_a_person_of_another_side_does_not_answer_which_iranian_official(tmp_path):
+    """The verified summary says who is on which side: «جوزيف عيد» is the Lebanese host, so he is no answer to
+    "which Iranian official"; a claim naming no known person is not judged by side."""
+    (tmp_path / "summaries").mkdir()
+    summary = {"doc_id": "d", "participants": [
+        {"name": "Joseph Eid", "name_original": "جوزيف عيد", "country": "Lebanon"},
+        {"name": "Hamid Reza Sadeghi Nia", "name_original": "حميد رضا صادقي نيا", "country": "Iran"},
+        {"name": "Nobody Known", "country": None}]}
+    (tmp_path / "summaries" / "d.json").write_text(json.dumps(summary), encoding="utf-8")
+    people = answer_mod.ContextBuilder(lambda _: None, tmp_path).people(["d"])
+    assert people == {"Joseph Eid": "LB", "جوزيف عيد": "LB", "Hamid Reza Sadeghi Nia": "IR", "حميد رضا صادقي نيا": "IR"}
+    assert answer_mod.on_another_side("Joseph Eid (جوزيف عيد) is expected to visit Beirut.", "IR", people)
+    assert not answer_mod.on_another_side("حميد رضا صادقي نيا وجوزيف عيد", "IR", people)
+    assert not answer_mod.on_another_side("Hamid Reza Sadeghi Nia will visit Beirut.", "IR", people)
+    assert not answer_mod.on_another_side("A senior official will visit Beirut.", "IR", people)

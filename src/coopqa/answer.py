@@ -158,6 +158,15 @@ _ANSWER_TYPES = {
         r"^من (هو |هی |هم )?(ال|رییس|مدیر|وزیر|سفیر|وقع|التقی|استقبل|ترا?س|قاد|زار|سیزور)|"
         r"کیست|کیستند|چه کس|کدام (مقام|مسئول|شخص|فرد)|نام (\S+ ){0,3}(مدرس|مربی|کارگردان|مسئول|مقام|مدیر)"),
 }
+# A person question that says which side the person is on: "which Iranian official", "for the Syrian side",
+# «أي مسؤول إيراني», «عن الجانب السوري», «کدام مقام ایرانی» (the group that matched holds the demonym).
+_ASKED_SIDE = re.compile(
+    r"\b(?:which|what)\s+((?:\w+\s+){1,3}?)(?:officials?|ministers?|ambassadors?|envoys?|"
+    r"representatives?|delegates?|persons?|people)\b|\b(?:for|on behalf of|from) the (\w+) side\b|"
+    r"(?:أي|اي)\s+(?:مسؤول|وزير|سفير|ممثل|شخص)\s+(\S+)|(?:عن|من) الجانب\s+(\S+)|"
+    r"کدام\s+(?:مقام|مسئول|مسوول|وزیر|سفیر|نماینده|شخص)\s+(\S+)|از (?:طرف|سوی|جانب)\s+(\S+)",
+    re.IGNORECASE,
+)
 # Words that a title follows in Arabic script (festival, film, documentary, series), normalised.
 _TITLE_HEADS = frozenset(normalize(w) for w in "مهرجان المهرجان جشنواره فيلم الفيلم فیلم مستند سلسلة مجموعه".split())
 _NAMED_CONCEPTS = ("c:org:", "c:city:", "c:place:", "c:theme:")
@@ -365,6 +374,17 @@ class ContextBuilder:
                 original, name = p.get("name_original") or "", p.get("name") or ""
                 if _ARABIC_SCRIPT.search(original) and name and not _ARABIC_SCRIPT.search(name):
                     out[original] = name
+        return out
+
+    def people(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The articles' people, by name as written and in English, → their country's ISO code, from their
+        verified visit summaries (people without a known country are left out)."""
+        out: dict[str, str] = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            for p in (self.summary(doc_id) or {}).get("participants") or []:
+                codes = countries_in(p.get("country") or "", concepts=False) if isinstance(p, dict) else set()
+                if len(codes) == 1:
+                    out.update({n: next(iter(codes)) for n in (p.get("name"), p.get("name_original")) if n})
         return out
 
     def partner(self, doc_id: str) -> str | None:
@@ -674,6 +694,22 @@ def states_answer_type(kind: str | None, claims: Sequence[str], question: str, n
     if kind == "person":
         return _names_a_person(text, question, names)
     return True
+
+
+def asked_side(question: str) -> str | None:
+    """The country (ISO code) of the person a question asks for, when it says ("Which Iranian official…",
+    "… for the Syrian side?"); None otherwise ("Whom did the Syrian chief meet?" says whose counterpart)."""
+    m = _ASKED_SIDE.search(question)
+    word = next((g for g in m.groups() if g), "") if m else ""
+    found = countries_in(word, concepts=True) if word else set()
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def on_another_side(text: str, side: str, people: Mapping[str, str]) -> bool:
+    """The text names people of the articles (`people`: name, as written or in English → country code, from
+    the verified visit summaries) and none of them is on `side`."""
+    named = {code for name, code in people.items() if present(name, text)}
+    return bool(named) and side not in named
 
 
 @dataclass
@@ -1108,6 +1144,11 @@ class AnswerEngine:
             if kept and not states_answer_type(kind, [c.text for c in kept], question, verifier.renderings):
                 trace.checks.append(ClaimCheck("(answer)", [], False, f"the question asks for a {kind}; none given"))
                 return []  # supported, but not what was asked: abstain (asking again mostly restates it; measured)
+            if kind == "person" and (side := asked_side(question)):
+                people = builder.people(ctx.docs)
+                if kept and all(on_another_side(c.text, side, people) for c in kept):
+                    trace.checks.append(ClaimCheck("(answer)", [], False, f"the person named is not {side}'s"))
+                    return []  # "which Iranian official" answered with the Lebanese host
             if kept or not reply.answered or not reply.claims:
                 break  # answered, or the model says the sentences do not answer: no second try
         return kept
