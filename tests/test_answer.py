@@ -655,6 +655,8 @@ def test_a_date_question_is_asked_when_a_sentence_shown_states_a_date(coop):
     ("What are the names of the two Iranian trainers?", "person"),
     ("Which Iranian festival will the delegation attend?", "title"), ("What are the titles of the films?", "title"),
     ("إلى أي مهرجان إيراني سيدعى صناع الأفلام؟", "title"), ("نخستین فیلم‌های ایرانی که دوبله می‌شوند کدامند؟", "title"),
+    ("ما الأفلام السورية التي ستعرض في دور السينما الإيرانية؟", "title"),
+    ("ما الفيلم المشترك الذي بحثه الجانبان؟", None),
     ("When is the MoU expected to be signed?", "time"), ("متى عقد اللقاء في بيروت؟", "time"),
     ("تفاهم‌نامه چه زمانی قرار است امضا شود؟", "time"), ("Until when does the film week run?", "time"),
     ("Where and when will the committee meet?", None), ("أين ومتى ستجتمع اللجنة؟", None),

@@ -148,7 +148,8 @@ _ANSWER_TYPES = {
     "title": re.compile(
         r"\btitles?\b|\bwhich (?!kinds?\b|types?\b|sorts?\b)(\w+ ){0,2}(films?|movies?|festivals?|documentar(y|ies)|"
         r"classics?)\b|\bnames? of (the )?(\w+ ){0,3}(films?|movies?|festivals?)\b|عنوان|عناوین|"
-        r"(^|\s)ای (ال)?(فیلم|افلام|مهرجان)|(کدام|چه) (فیلم|جشنواره)|فیلم.*کدامند"),
+        r"(^|\s)ای (ال)?(فیلم|افلام|مهرجان)|^ما (هی |هو )?(ال)?(افلام|مهرجان)|(کدام|چه) (فیلم|جشنواره)|"
+        r"فیلم.*کدامند"),
     # a person: who/whom (not "who is X", but "who is the head of X"), which official, the names of the trainers
     "person": re.compile(
         r"^(who|whom)\b(?! (is|was|are|were)\b(?! (the|head|director|minister|ambassador)\b))|"
