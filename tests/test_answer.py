@@ -907,3 +907,15 @@ def test_a_person_of_another_side_does_not_answer_which_iranian_official(tmp_pat
     assert not answer_mod.on_another_side("حميد رضا صادقي نيا وجوزيف عيد", "IR", people)
     assert not answer_mod.on_another_side("Hamid Reza Sadeghi Nia will visit Beirut.", "IR", people)
     assert not answer_mod.on_another_side("A senior official will visit Beirut.", "IR", people)
+
+
+def test_an_article_that_never_names_the_people_asked_about_is_not_asked(coop):
+    """Karimov (the Azerbaijan article) and the Basirah Institute (the Iraq article) are each named in the
+    corpus, but no article names both: no article can say what Karimov signed with Basirah, so none is asked
+    (a small model would attribute one article's agreement to the other's people)."""
+    question = "What did Anar Karimov sign with the Basirah Institute?"
+    result, llm, engine = ask(coop, question, claims(("Karimov signed a film agreement.", [1])))
+    assert engine.last_trace.precheck is None  # each is named somewhere
+    assert result["abstained"] and not llm.calls
+    result, llm, _ = ask(coop, "What did Anar Karimov propose?", NOT_ANSWERED)
+    assert llm.calls and all("Karimov" in c for c in contexts(llm))

@@ -534,6 +534,12 @@ def _latin_names(text: str) -> list[str]:
     return out
 
 
+def _asked_names(question: str) -> list[str]:
+    """The people or places a Latin-script question names (capitalised runs past its first word that are not
+    lexicon vocabulary: 'Reza Nazari', 'Salma Ben Omar', not 'Iranian Film Week')."""
+    return [n for n in _latin_names(question.split(" ", 1)[1] if " " in question else "") if not _known_words(n)]
+
+
 def _person_names(text: str) -> list[str]:
     """The Latin names of the text that may be people's: not those of institutions (a capitalised run with
     'School', 'Center', 'Studio' … in it), not acronyms ('DEFC') and not places ('in San Antonio')."""
@@ -1101,7 +1107,12 @@ class AnswerEngine:
         else:
             shown = hits[: k or DEFAULT_K]
             kept, ctx, kind = [], Context(), answer_type(question)
-            articles = self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE)[:ARTICLES_TRIED]
+            # An article that never names the people asked about cannot say what they did (an acronym may be
+            # spelt out there: 'AI' is «هوش مصنوعی»).
+            names = [n for n in _asked_names(question) if not n.isupper()]
+            articles = [d for d in self._relevant_docs(question, shown, MIN_RELATIVE_RELEVANCE)
+                        if (doc := builder.document(d)) and all(_name_stated(n, doc.text) for n in names)]
+            articles = articles[:ARTICLES_TRIED]
             for tried, doc_id in enumerate(articles):
                 ctx = builder.build([h for h in shown if h.doc_id == doc_id], language=language)
                 trace.context = ctx
@@ -1206,8 +1217,7 @@ class AnswerEngine:
         for code in sorted(countries_in(question, concepts=True)):
             if code not in corpus:
                 return f"no article mentions {english_country(code)}"
-        names = [n for n in _latin_names(question.split(" ", 1)[1] if " " in question else "")  # not word 1
-                 if not _known_words(n)]
+        names = _asked_names(question)
         if names:
             texts = [d.text for d in (self.coop.store.document(i) for i in dict.fromkeys(h.doc_id for h in hits)) if d]
             for name in names:
