@@ -577,9 +577,9 @@ def _known_words(phrase: str, *, named: bool = True) -> bool:
 
 def _lexicon_states(name: str, text: str) -> bool:
     """The text states the name through the lexicon: the name is lexicon vocabulary (`_known_words`) whose
-    concepts the text holds too (a region or an institution named in another language: 'Persian Gulf' =
-    «الخليج الفارسي»). Not a city, which the lexicon folds into its country: 'Tehran' is no more stated by
-    «ایران» than by «تهران» there."""
+    concepts the text holds too (an institution named in another language: 'Ministry of Culture' = «وزارة
+    الثقافة»). Not a city, which the lexicon folds into its country: 'Tehran' is no more stated by «ایران» than
+    by «تهران» there."""
     from coopqa.concepts import index_terms
 
     terms = set(index_terms(name))
