@@ -919,3 +919,38 @@ def test_an_article_that_never_names_the_people_asked_about_is_not_asked(coop):
     assert result["abstained"] and not llm.calls
     result, llm, _ = ask(coop, "What did Anar Karimov propose?", NOT_ANSWERED)
     assert llm.calls and all("Karimov" in c for c in contexts(llm))
+
+
+COUNSELLOR_SENTENCE = "کورمانبیک ژوماگالی رئیس مرکز دولتی حمایت از سینمای ملی قزاقستان"
+
+
+def test_the_title_after_a_name_tells_whether_it_is_whom_the_question_describes():
+    sentence = "علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان و " + COUNSELLOR_SENTENCE + " دیدار کردند"
+    q = "Whom did Iran's cultural counsellor in Kazakhstan meet?"
+    assert answer_mod.described_as_asked("علی اکبر طالبیمتین", sentence, q)
+    assert not answer_mod.described_as_asked("کورمانبیک ژوماگالی", sentence, q)
+    english = "Anar Karimov, Azerbaijan's Minister of Culture, met Alirza Mukhtarpur, head of the National Library."
+    q = "Whom did Azerbaijan's culture minister meet?"
+    assert answer_mod.described_as_asked("Anar Karimov", english, q)
+    assert not answer_mod.described_as_asked("Alirza Mukhtarpur", english, q)
+
+
+@pytest.mark.parametrize(("claim", "abstains"), [
+    ("علی اکبر طالبیمتین رایزن فرهنگی ایران در قزاقستان دیدار کرد", True),
+    ("با " + COUNSELLOR_SENTENCE + " دیدار کرد", False),
+])
+def test_whom_the_counsellor_met_is_not_the_counsellor(seed_copy, claim, abstains):
+    """Asked whom Iran's counsellor met, the model names the counsellor (the first name of the sentence): that
+    claim names whom the question asks about (a person of the visit summary, by the title the sentence gives
+    him), and the answer abstains rather than try another article."""
+    (seed_copy / "summaries").mkdir(exist_ok=True)
+    summary = {"doc_id": "004_5723fadb1fb4905d", "participants": [
+        {"name": "Ali Akbar Talebi Matin", "name_original": "علی اکبر طالبیمتین", "country": "Iran"},
+        {"name": "Kurmanbek Zhumagali", "name_original": "کورمانبیک ژوماگالی", "country": "Kazakhstan"}]}
+    (seed_copy / "summaries" / "004_5723fadb1fb4905d.json").write_text(json.dumps(summary), encoding="utf-8")
+    question = "رایزن فرهنگی ایران در قزاقستان با چه کسی دیدار کرد؟"
+    reply = lambda user: claims((claim, [number_of(user, "کورمانبیک ژوماگالی")]))  # noqa: E731
+    result, llm, engine = ask(CoopQA(home=seed_copy), question, reply)
+    assert result["abstained"] is abstains and len(llm.calls) == 1
+    if abstains:
+        assert engine.last_trace.checks[-1].reason == "it names whom the question asks about"

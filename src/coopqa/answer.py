@@ -168,6 +168,8 @@ _ASKED_SIDE = re.compile(
     r"کدام\s+(?:مقام|مسئول|مسوول|وزیر|سفیر|نماینده|شخص)\s+(\S+)|از (?:طرف|سوی|جانب)\s+(\S+)",
     re.IGNORECASE,
 )
+# A person question asking for whom someone met (the object): the person it describes is not the answer.
+_ASKS_WHOM = re.compile(r"^(with )?whom\b|^who did .+ meet\b|(^|\s)(بمن|مع من)(\s|$)|با چه کس|با کی(\s|$)|چه کسی را")
 # Words that a title follows in Arabic script (festival, film, documentary, series), normalised.
 _TITLE_HEADS = frozenset(normalize(w) for w in "مهرجان المهرجان جشنواره فيلم الفيلم فیلم مستند سلسلة مجموعه".split())
 _NAMED_CONCEPTS = ("c:org:", "c:city:", "c:place:", "c:theme:")
@@ -719,6 +721,32 @@ def on_another_side(text: str, side: str, people: Mapping[str, str]) -> bool:
     return bool(named) and side not in named
 
 
+def _names_as_written(claim: str, renderings: Mapping[str, str]) -> list[str]:
+    """The people a claim names, as an article writes them: the articles' people (`renderings`: as written →
+    verified English rendering) it names either way; in a Latin-script claim also the names it quotes in
+    Arabic script and its Latin names."""
+    written = [original for original, english in renderings.items()
+               if present(english, claim) or present(original, claim)]
+    if not _written_in_arabic_script(claim):
+        written += [r for r in _ARABIC_RUN.findall(claim) if len(r) >= 3]
+        written += _person_names(_ARABIC_RUN.sub(" ", claim))
+    return written
+
+
+def described_as_asked(name: str, sentence: str, question: str) -> bool:
+    """In the sentence, the title right after the name («علی اکبر طالبیمتین رایزن فرهنگی ایران»; "Anar Karimov,
+    Azerbaijan's Minister of Culture") is the one the question describes its subject by: a role, and every role
+    and country it gives is in the question."""
+    from coopqa.concepts import index_terms
+
+    at = sentence.find(name)
+    if at < 0:
+        return False
+    title = " ".join(sentence[at + len(name):].replace(",", " ").split()[:5])
+    terms = {t for t in index_terms(title) if t.startswith(("c:role:", "c:country:"))}
+    return any(t.startswith("c:role:") for t in terms) and terms <= set(index_terms(question))
+
+
 @dataclass
 class Verifier:
     """Checks claims against the sentences they cite (coopqa.citations primitives for names, countries,
@@ -1118,6 +1146,8 @@ class AnswerEngine:
                 trace.context = ctx
                 kept = self._claims(question, ctx, builder, language, trace, kind, on_draft,
                                     attempts=1 if tried else 2)
+                if kept is None:
+                    break  # the article is about whom the question asks about: another one would not be
                 if kept:
                     break
             groups = [(None, kept)] if kept else []
@@ -1134,9 +1164,10 @@ class AnswerEngine:
     def _claims(self, question: str, ctx: Context, builder: ContextBuilder, language: str, trace: AskTrace,
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False,
                 attempts: int = 2, context_countries: frozenset[str] = frozenset(),
-                on_topic: Callable[[Shown | Hit], bool] | None = None) -> list[ClaimCheck]:
+                on_topic: Callable[[Shown | Hit], bool] | None = None) -> list[ClaimCheck] | None:
         """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
-        they hold but are not the kind of thing the question asks for)."""
+        they hold but are not the kind of thing the question asks for; None when they only name the person
+        the question asks about: the answer abstains)."""
         if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
                 kind, [*(s.text for s in ctx.shown.values()), question], question):
             trace.checks.append(ClaimCheck("(context)", [], False, f"no sentence shown states a {kind}"))
@@ -1156,6 +1187,11 @@ class AnswerEngine:
             if kept and not states_answer_type(kind, [c.text for c in kept], question, verifier.renderings):
                 trace.checks.append(ClaimCheck("(answer)", [], False, f"the question asks for a {kind}; none given"))
                 return []  # supported, but not what was asked: abstain (asking again mostly restates it; measured)
+            if kind == "person" and _ASKS_WHOM.search(normalize(question)):
+                kept = [c for c in kept if not self._names_the_subject(c, ctx, question, verifier.renderings)]
+                if not kept:
+                    trace.checks.append(ClaimCheck("(answer)", [], False, "it names whom the question asks about"))
+                    return None  # "Whom did the counsellor meet?" answered with the counsellor
             if kind == "person" and (side := asked_side(question)):
                 people = builder.people(ctx.docs)
                 if kept and all(on_another_side(c.text, side, people) for c in kept):
@@ -1164,6 +1200,14 @@ class AnswerEngine:
             if kept or not reply.answered or not reply.claims:
                 break  # answered, or the model says the sentences do not answer: no second try
         return kept
+
+    @staticmethod
+    def _names_the_subject(claim: ClaimCheck, ctx: Context, question: str, renderings: Mapping[str, str]) -> bool:
+        """The claim names only people whom its cited sentences give the title the question describes its
+        subject by: it answers with the person asked about, not the one asked for."""
+        cited = [ctx.shown[n].text for n in claim.cited if n in ctx.shown]
+        named = [(n, t) for n in _names_as_written(claim.text, renderings) for t in cited if n in t]
+        return bool(named) and all(described_as_asked(n, t, question) for n, t in named)
 
     def _ask_per_article(self, question: str, hits: Sequence[Hit], builder: ContextBuilder, language: str,
                          trace: AskTrace, on_draft: Callable[[str], None] | None
