@@ -1146,10 +1146,8 @@ class AnswerEngine:
                 trace.context = ctx
                 kept = self._claims(question, ctx, builder, language, trace, kind, on_draft,
                                     attempts=1 if tried else 2)
-                if kept is None:
-                    break  # the article is about whom the question asks about: another one would not be
-                if kept:
-                    break
+                if kept is None or kept:
+                    break  # answered, or it named whom the question asks about: another article would not do
             groups = [(None, kept)] if kept else []
         if not groups:
             return result(ABSTAIN_TEXT[language], True, [])
@@ -1175,6 +1173,8 @@ class AnswerEngine:
         verifier = Verifier(ctx.shown, question, self._sentence_vectors if self.use_embed else None,
                             self._embed if self.use_embed else None, builder.renderings(ctx.docs),
                             context_countries, on_topic, year=builder.year(ctx.docs))
+        asks_whom = kind == "person" and bool(_ASKS_WHOM.search(normalize(question)))
+        side = asked_side(question) if kind == "person" else None
         kept: list[ClaimCheck] = []
         for attempt in range(attempts):
             reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
@@ -1187,12 +1187,12 @@ class AnswerEngine:
             if kept and not states_answer_type(kind, [c.text for c in kept], question, verifier.renderings):
                 trace.checks.append(ClaimCheck("(answer)", [], False, f"the question asks for a {kind}; none given"))
                 return []  # supported, but not what was asked: abstain (asking again mostly restates it; measured)
-            if kind == "person" and _ASKS_WHOM.search(normalize(question)):
+            if asks_whom:
                 kept = [c for c in kept if not self._names_the_subject(c, ctx, question, verifier.renderings)]
                 if not kept:
                     trace.checks.append(ClaimCheck("(answer)", [], False, "it names whom the question asks about"))
                     return None  # "Whom did the counsellor meet?" answered with the counsellor
-            if kind == "person" and (side := asked_side(question)):
+            if side:
                 people = builder.people(ctx.docs)
                 if kept and all(on_another_side(c.text, side, people) for c in kept):
                     trace.checks.append(ClaimCheck("(answer)", [], False, f"the person named is not {side}'s"))
