@@ -282,6 +282,47 @@ def test_a_role_written_next_to_another_person_is_dropped() -> None:
     assert any(d.field == "participants.role" and "Saeed Moradi" in d.value for d in summary.dropped)
 
 
+def test_a_country_named_far_from_the_person_is_not_theirs() -> None:
+    """A person's country must be written next to their name (or in the role verified there): the host in a
+    sentence that names the visitor's country only beside the visitor does not get that country."""
+    doc = make_doc("en9", "Iran and Oman discuss documentaries\n"
+                   "On 8 January the ambassador of the Islamic Republic of Iran in Muscat, Hossein Amiri Nia, "
+                   "discussed documentary films with the undersecretary for culture at the ministry of culture, "
+                   "sports and youth, Salem bin Khalfan Harithi.\n")
+    people = {"participants": [
+        {"evidence": [2], "name_original": "Hossein Amiri Nia", "name": "Hossein Amiri Nia", "country": "Iran"},
+        {"evidence": [2], "name_original": "Salem bin Khalfan Harithi", "name": "Salem bin Khalfan Harithi",
+         "country": "Iran"},
+    ]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    assert [(p.name, p.country) for p in summary.participants] == [
+        ("Hossein Amiri Nia", "Iran"), ("Salem bin Khalfan Harithi", None)]
+    assert any(d.field == "participants.country" and "Harithi" in d.value for d in summary.dropped)
+    # a country in the role verified next to the name counts, however far the name is from it
+    doc = make_doc("en8", "Iran and Cuba discuss documentaries\n"
+                   "Iran's attaché met Cuban Institute of Cinematographic Art and Industry (ICAIC) president "
+                   "Yamila Fernández on Monday.\n")
+    people = {"participants": [{"evidence": [2], "name_original": "Yamila Fernández", "name": "Yamila Fernández",
+                                "role": "President of the Cuban Institute of Cinematographic Art and Industry",
+                                "country": "Cuba"}]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    assert [(p.name, p.country) for p in summary.participants] == [("Yamila Fernández", "Cuba")]
+
+
+def test_a_country_stated_in_an_uncited_sentence_is_cited_in_place_of_one_that_does_not_name_the_person() -> None:
+    doc = make_doc("en7", "Iran and Belarus discuss cinema\n"
+                   "Mohammad Khazaei, head of Iran's Cinema Organization, met the ambassador of Belarus.\n"
+                   "Khazaei said cinema is a cultural channel.\n"
+                   "Khazaei also praised the ambassador's interest.\n"
+                   "The two sides discussed film weeks.\n"
+                   "Mohammad Khazaei welcomed the proposal.\n")
+    people = {"participants": [{"evidence": [6, 3, 4, 5], "name_original": "Mohammad Khazaei",
+                                "name": "Mohammad Khazaei", "country": "Iran"}]}
+    summary, _ = summarize_document(doc, FakeLLM({"People": people}), retry=False)
+    (p,) = summary.participants
+    assert p.country == "Iran" and "en7:s2" in p.evidence and "en7:s5" not in p.evidence and len(p.evidence) == 4
+
+
 def test_area_cues_cover_three_languages() -> None:
     assert set(AREA_CUES) == set(__import__("coopqa.labels", fromlist=["x"]).COOPERATION_AREAS)
     assert area_cued("dubbing", "سيتم دبلجة الأفلام") and area_cued("dubbing", "دوبله فیلم‌ها")

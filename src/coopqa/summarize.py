@@ -777,7 +777,11 @@ class Pipeline:
             notes.append(Dropped(field="participants.organization", value=f"{label}: {org}",
                                  reason="organization not stated in the cited sentences"))
             org = None
-        if country and not self._attr_ok(view, p, original, "country", country):
+        # next to the name, or in the role or organization verified there ("ICAIC president Yamila Fernández")
+        titled = " ".join(t for t in (role, org) if t)
+        if country and not (self._attr_ok(view, p, original, "country", country) or (
+                cite.country_mentioned(titled, country, concepts=True)
+                and cite.country_mentioned(view.text(p.evidence), country, concepts=True))):
             notes.append(Dropped(field="participants.country", value=f"{label}: {country}",
                                  reason="country not stated in the cited sentences"))
             country = None
@@ -800,21 +804,27 @@ class Pipeline:
 
     def _attr_ok(self, view: DocView, p: Any, original: str, kind: str, value: str) -> bool:
         """The attribute is supported by the cited sentences, or by another citable sentence that also names
-        the person (which is then added to the evidence)."""
+        the person (which is then added to the evidence, in place of a cited sentence that does not name them
+        when four are cited already)."""
         def ok(t: str) -> bool:
+            if kind in ("role", "country"):  # written next to the name, not elsewhere in the sentence
+                t = near(t, original)
             if kind == "country":
                 return cite.country_mentioned(t, value, concepts=True)
-            if kind == "role":  # a position is written next to the name, not elsewhere in the sentence
-                t = near(t, original)
             return cite.supports(kind, value, t)
 
         if ok(view.text(p.evidence)):
             return True
         extra = view.sentences_where(lambda t: _span_in(t, original) and ok(t))
-        if extra and len(p.evidence) < 4:
-            p.evidence = [*p.evidence, extra[0]]
-            return True
-        return False
+        if not extra:
+            return False
+        if len(p.evidence) >= 4:
+            spare = [n for n in p.evidence[1:] if not _span_in(view.text([n]), original)]
+            if not spare:
+                return False
+            p.evidence.remove(spare[-1])
+        p.evidence = [*p.evidence, extra[0]]
+        return True
 
     def _people(self, view: DocView, base: list, models: dict, out: VisitSummary, dropped: list[Dropped],
                 stats: RunStats) -> None:
