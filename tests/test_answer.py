@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from coopqa import answer as answer_mod
 from coopqa.answer import ABSTAIN_TEXT, AnswerEngine, ModelAnswer
 from coopqa.api import CoopQA
+from coopqa.prompts import load_prompt
 from coopqa.types import SCHEMA_VERSION
 
 KARIMOV = "Azerbaijani Culture Minister Anar Karimov has visited the Iranian Film and Audiovisual Organization"
@@ -211,17 +212,23 @@ def test_one_article_at_a_time_then_the_next_relevant_one(coop):
 
     result, llm, engine = ask(coop, "Who met to discuss cinema cooperation between Iran and Kazakhstan?", reply)
     assert_contract(result, coop, shown_ids(engine))
-    assert not result["abstained"] and len(llm.calls) == 2, result
-    first, second = contexts(llm)
+    assert not result["abstained"] and len(llm.calls) == 3, result
+    first, again, second = contexts(llm)  # the best article is asked again once: "read them again"
+    assert again == first and load_prompt("answer_recheck") in llm.calls[1][-1]["content"]
     assert "Article 1 (Persian" in first and "Article 2" not in first  # the best article alone
     assert "Article 1 (English" in second and "Article 2" not in second and visit in second
     assert {c["doc_id"] for c in result["citations"]} == {"003_d9e8c2260bf3591a"}
     assert not any(s.doc_id != "003_d9e8c2260bf3591a" for s in engine.last_trace.context.shown.values())
 
 
-def test_not_answered_flag_abstains_without_retry(coop):
+def test_not_answered_is_asked_again_once_then_abstains(coop):
+    """The model's "not answered" about the best article is checked once ("read the sentences again"); other
+    articles are asked once."""
     result, llm, _ = ask(coop, "Which studio will produce Azerbaijan's joint films with Iran?", NOT_ANSWERED)
-    assert result["abstained"] and contexts(llm).count(contexts(llm)[0]) == 1  # each article asked once
+    asked = contexts(llm)
+    assert result["abstained"] and asked.count(asked[0]) == 2 and asked[1] == asked[0]
+    assert load_prompt("answer_recheck") in llm.calls[1][-1]["content"]
+    assert all(asked.count(c) == 1 for c in asked[2:])
 
 
 def test_claims_that_only_say_it_is_missing_abstain(coop):

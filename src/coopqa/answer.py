@@ -1040,16 +1040,17 @@ def resolve_language(question: str, lang: str | None) -> str:
     return lang
 
 
-def build_messages(question: str, ctx: Context, language: str, retry: bool = False,
+def build_messages(question: str, ctx: Context, language: str, retry: str | None = None,
                    per_article: bool = False) -> list[dict[str, str]]:
-    """The answer prompt; `per_article` when a question across articles is asked of one article."""
+    """The answer prompt; `per_article` when a question across articles is asked of one article; `retry`
+    names the note (a prompt file) that asks again after a first answer failed."""
     system = load_prompt("answer").replace("{language}", LANGUAGE_NAMES[language])
     user = f"Sentences:\n{ctx.text}\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[language]}."
     if per_article:
         user += "\n" + load_prompt("answer_article")
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     if retry:
-        messages[1]["content"] += "\n\n" + load_prompt("answer_retry")
+        messages[1]["content"] += "\n\n" + load_prompt(retry)
     return messages
 
 
@@ -1163,9 +1164,9 @@ class AnswerEngine:
                 kind: str | None, on_draft: Callable[[str], None] | None = None, per_article: bool = False,
                 attempts: int = 2, context_countries: frozenset[str] = frozenset(),
                 on_topic: Callable[[Shown | Hit], bool] | None = None) -> list[ClaimCheck] | None:
-        """The verified claims of the model's answer over `ctx` (one regeneration when none survives; none when
-        they hold but are not the kind of thing the question asks for; None when they only name the person
-        the question asks about: the answer abstains)."""
+        """The verified claims of the model's answer over `ctx` (asked once more when none survives, or when the
+        model first says the sentences do not answer; none when they hold but are not the kind of thing the
+        question asks for; None when they only name the person the question asks about: the answer abstains)."""
         if kind in _SENTENCE_STATED_KINDS and not states_answer_type(
                 kind, [*(s.text for s in ctx.shown.values()), question], question):
             trace.checks.append(ClaimCheck("(context)", [], False, f"no sentence shown states a {kind}"))
@@ -1176,10 +1177,12 @@ class AnswerEngine:
         asks_whom = kind == "person" and bool(_ASKS_WHOM.search(normalize(question)))
         side = asked_side(question) if kind == "person" else None
         kept: list[ClaimCheck] = []
-        for attempt in range(attempts):
-            reply = self._generate(question, ctx, language, retry=attempt > 0, trace=trace, on_draft=on_draft,
+        retry: str | None = None
+        for _ in range(attempts):
+            reply = self._generate(question, ctx, language, retry=retry, trace=trace, on_draft=on_draft,
                                    per_article=per_article)
             if reply is None:
+                retry = "answer_retry"
                 continue
             checks = [verifier.check(c.text, c.sources) for c in reply.claims] if reply.answered else []
             trace.checks += checks
@@ -1197,8 +1200,10 @@ class AnswerEngine:
                 if kept and all(on_another_side(c.text, side, people) for c in kept):
                     trace.checks.append(ClaimCheck("(answer)", [], False, f"the person named is not {side}'s"))
                     return []  # "which Iranian official" answered with the Lebanese host
-            if kept or not reply.answered or not reply.claims:
-                break  # answered, or the model says the sentences do not answer: no second try
+            if kept or not reply.claims or (not reply.answered and (per_article or retry)):
+                break
+            # unsupported claims are asked again; so is a first "not answered" about one article
+            retry = "answer_retry" if reply.answered else "answer_recheck"
         return kept
 
     @staticmethod
@@ -1327,7 +1332,7 @@ class AnswerEngine:
             self._countries = (version, found)
         return self._countries[1]
 
-    def _generate(self, question: str, ctx: Context, language: str, *, retry: bool, trace: AskTrace,
+    def _generate(self, question: str, ctx: Context, language: str, *, retry: str | None, trace: AskTrace,
                   on_draft: Callable[[str], None] | None = None, per_article: bool = False) -> ModelAnswer | None:
         from coopqa.model_files import LLMError, ModelOutputError
 
