@@ -54,7 +54,7 @@ from coopqa.visit import (
     VisitSummary,
 )
 
-PIPELINE_VERSION = 13
+PIPELINE_VERSION = 14
 PROMPT_NAMES = ("summarize_system", "summarize_people", "summarize_people_hint", "summarize_people_missing",
                 "summarize_orgs", "summarize_areas", "summarize_overview", "summarize_retry",
                 "summarize_retry_overview")
